@@ -1,0 +1,21 @@
+# Entry points; each one sets the environment up first (a no-op when nothing changed).
+VENV ?= .venv
+PYTHON := $(VENV)/bin/python
+
+.PHONY: setup test test-all lint demo clean
+
+setup:
+	scripts/setup_env.sh
+
+test: setup
+	$(VENV)/bin/ruff check loftr_ros test scripts
+	$(PYTHON) -m pytest
+
+test-all: setup  # includes the long runs
+	$(PYTHON) -m pytest --run-slow
+
+lint: setup
+	$(VENV)/bin/ruff check loftr_ros test scripts
+
+clean:
+	rm -rf build install log .pytest_cache
