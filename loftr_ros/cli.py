@@ -11,51 +11,42 @@ import importlib
 import logging
 import sys
 
+from loftr_ros.errors import LoftrRosError
+
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "match": ("loftr_ros.tools.match", "match two images and write keypoints, confidences, a drawing"),
     "benchmark-matcher": ("loftr_ros.tools.benchmark_matcher", "pairs per second of ours against kornia"),
+    "params-yaml": ("loftr_ros.tools.params_yaml", "print the node's parameter file with every default"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser: only for ``--help`` and usage errors; each tool parses its own arguments."""
     parser = argparse.ArgumentParser(prog="loftr-ros", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name, (module_name, help_text) in COMMANDS.items():
-        sub = subparsers.add_parser(
-            name,
-            help=help_text,
-            description=help_text,
-            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        )
-        sub.set_defaults(module_name=module_name)
-        # Arguments are added lazily below, once we know which subcommand runs.
+    for name, (_, help_text) in COMMANDS.items():
+        subparsers.add_parser(name, help=help_text, add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    known, _ = parser.parse_known_args(argv) if argv and argv[0] in COMMANDS else (None, None)
-    if known is None:
-        parser.parse_args(argv)  # prints help or a usage error
+    if not argv or argv[0] not in COMMANDS:
+        build_parser().parse_args(argv)  # prints help, or a usage error naming the valid commands
         return 2
-    module = importlib.import_module(known.module_name)
-    sub = argparse.ArgumentParser(
-        prog=f"loftr-ros {known.command}",
-        description=COMMANDS[known.command][1],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    name, module_name, help_text = argv[0], *COMMANDS[argv[0]]
+    parser = argparse.ArgumentParser(
+        prog=f"loftr-ros {name}", description=help_text, formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    sub.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
-    module.add_arguments(sub)
-    args = sub.parse_args(argv[1:])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    module = importlib.import_module(module_name)
+    module.add_arguments(parser)
+    args = parser.parse_args(argv[1:])
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose or known.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s: %(message)s",
     )
-    from loftr_ros.errors import LoftrRosError
-
     try:
         return int(module.run(args) or 0)
     except LoftrRosError as error:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from geometry_msgs.msg import Pose, PoseWithCovarianceStamped, Transform
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
@@ -465,3 +466,24 @@ def pose_with_covariance_msg(
         raise ConversionError(f"pose covariance must be a finite 6x6 matrix, got shape {cov.shape}")
     msg.pose.covariance = cov.reshape(-1).tolist()
     return msg
+
+
+def diagnostics_msg(
+    name: str, hardware_id: str, values: dict[str, str], stamp: Time, worker_alive: bool = True
+) -> DiagnosticArray:
+    """The node's /diagnostics: ERROR if the worker died, WARN while frames are rejected or not localized."""
+    status = DiagnosticStatus(name=name, hardware_id=hardware_id)
+    status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
+    rejected = sum(int(v) for k, v in values.items() if k.startswith("rejected."))
+    last_state = values.get("last_state", "")
+    if not worker_alive:
+        status.level, status.message = DiagnosticStatus.ERROR, "worker thread stopped"
+    elif last_state and last_state != LocalizationState.LOCALIZED.name:
+        status.level = DiagnosticStatus.WARN
+        status.message = f"last frame {last_state.lower()}: {values.get('last_reason', '')}"
+    elif rejected:
+        status.level, status.message = DiagnosticStatus.WARN, f"localizing; {rejected} messages rejected so far"
+    else:
+        status.level = DiagnosticStatus.OK
+        status.message = "localizing" if last_state else "waiting for images"
+    return DiagnosticArray(header=Header(stamp=stamp), status=[status])

@@ -1,0 +1,91 @@
+"""OpenCV SIFT and ORB matchers with the same interface as our LoFTR matcher.
+
+They are the baselines every evaluation prints beside LoFTR, run through the same pose code, and a
+fallback matcher for the node (``matcher.type: sift``). Features of a keyframe are extracted once, as
+with LoFTR.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from loftr_ros.errors import ConfigError
+
+
+@dataclass
+class LocalFeatures:
+    """Keypoints (N, 2) float32 pixels and their descriptors (N, D) of one image."""
+
+    keypoints: np.ndarray
+    descriptors: np.ndarray | None
+
+
+@dataclass
+class FeatureMatches:
+    """Matches of a query (``keypoints0``) against a keyframe (``keypoints1``), pixels, with a confidence."""
+
+    keypoints0: np.ndarray
+    keypoints1: np.ndarray
+    confidence: np.ndarray
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = np.clip(image * 255.0 if image.max() <= 1.0 else image, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
+
+
+class OpenCVMatcher:
+    """SIFT (Lowe's ratio test) or ORB (Hamming, ratio test) matching.
+
+    Confidence is ``1 - ratio`` of the best to second-best descriptor distance, so it orders matches the way
+    LoFTR's confidence does.
+    """
+
+    def __init__(self, kind: str = "sift", max_features: int = 4000, ratio: float = 0.8) -> None:
+        if kind not in ("sift", "orb"):
+            raise ConfigError(f"OpenCV matcher kind must be 'sift' or 'orb', not {kind!r}")
+        self.kind = kind
+        self.ratio = ratio
+        if kind == "sift":
+            self._detector = cv2.SIFT_create(nfeatures=max_features)
+            self._norm = cv2.NORM_L2
+        else:
+            self._detector = cv2.ORB_create(nfeatures=max_features)
+            self._norm = cv2.NORM_HAMMING
+        self._bf = cv2.BFMatcher(self._norm)
+        self.fingerprint = f"opencv-{kind}-{max_features}"
+
+    def extract(self, image: np.ndarray) -> LocalFeatures:
+        keypoints, descriptors = self._detector.detectAndCompute(_gray(image), None)
+        points = np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2)
+        return LocalFeatures(points, descriptors)
+
+    def match_features(self, query: LocalFeatures, keyframe: LocalFeatures) -> FeatureMatches:
+        empty = FeatureMatches(np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32), np.zeros(0, np.float32))
+        if query.descriptors is None or keyframe.descriptors is None or len(keyframe.keypoints) < 2:
+            return empty
+        pairs = self._bf.knnMatch(query.descriptors, keyframe.descriptors, k=2)
+        rows = [
+            (m.queryIdx, m.trainIdx, m.distance / max(n.distance, 1e-6))
+            for m, n in (p for p in pairs if len(p) == 2)
+            if m.distance < self.ratio * n.distance
+        ]
+        if not rows:
+            return empty
+        q_idx, k_idx, ratio = (np.array(c) for c in zip(*rows, strict=True))
+        return FeatureMatches(
+            query.keypoints[q_idx], keyframe.keypoints[k_idx], (1.0 - ratio).astype(np.float32)
+        )
+
+    def match(self, query_image: np.ndarray, keyframes: Sequence[LocalFeatures]) -> list[FeatureMatches]:
+        query = self.extract(query_image)
+        return [self.match_features(query, keyframe) for keyframe in keyframes]
+
+    def match_pair(self, image0: np.ndarray, image1: np.ndarray) -> FeatureMatches:
+        return self.match_features(self.extract(image0), self.extract(image1))

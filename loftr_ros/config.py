@@ -1,0 +1,85 @@
+"""Configuration of the loftr_localizer node: its own options, the matcher's and the core's.
+
+One dataclass per concern, one comment per option (the comment becomes the ROS parameter's
+description). The core's options live in :mod:`loftr_ros.localization.config` and the model's in
+:mod:`loftr_ros.loftr.config`; this module only composes them. Field metadata gives the parameter
+descriptors what the comment cannot: ``range`` (inclusive bounds) and ``read_only`` (unsafe to change
+while running). ``config/loftr_localizer.yaml`` holds the same defaults for ``--params-file`` users.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from loftr_ros.errors import ConfigError
+from loftr_ros.localization.config import LocalizerConfig
+
+IMAGE_TRANSPORTS = ("raw", "compressed")
+MATCHERS = ("loftr", "sift", "orb")
+DEVICES = ("auto", "cpu", "cuda")
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+def option(default: Any, *, range: tuple[float, float] | None = None, read_only: bool = False) -> Any:  # noqa: A002
+    """A dataclass field with the descriptor facts a ROS parameter needs."""
+    return field(default=default, metadata={"range": range, "read_only": read_only})
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Topics, frames and scheduling of the node."""
+
+    image_transport: str = option("raw", read_only=True)  # "raw" (sensor_msgs/Image) or "compressed"
+    camera_info_tolerance_s: float = option(0.02, range=(0.0, 1.0))  # image and camera_info stamps must agree within this
+    map_frame: str = option("map", read_only=True)  # frame of the published pose; keyframe poses are in it
+    base_frame: str = option("", read_only=True)  # publish this frame's pose instead of the camera's ("" = camera)
+    camera_to_base: tuple[float, ...] = option(
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0), read_only=True
+    )  # fixed T_camera_base as x y z qx qy qz qw, used when base_frame is set
+    map_path: str = option("", read_only=True)  # SQLite keyframe map to open (created if missing; "" = memory)
+    use_depth: bool = option(False, read_only=True)  # subscribe to `depth` so ~/add_keyframe can store the frame
+    publish_tf: bool = option(False, read_only=True)  # broadcast map->odom (REP-105) from the pose and odometry
+    odom_frame: str = option("odom", read_only=True)  # odometry frame for publish_tf and odometry priors
+    prior_timeout_s: float = option(5.0, range=(0.0, 3600.0))  # a prior older than this is ignored (0 = no priors)
+    diagnostics_period_s: float = option(1.0, range=(0.1, 60.0))  # how often /diagnostics is published
+    pending_image_timeout_s: float = option(0.5, range=(0.0, 10.0))  # an image waits this long for camera_info
+
+    def validate(self) -> None:
+        if self.image_transport not in IMAGE_TRANSPORTS:
+            msg = f"image_transport must be one of {', '.join(IMAGE_TRANSPORTS)}, not {self.image_transport!r}"
+            raise ConfigError(msg)
+        if len(self.camera_to_base) != 7:
+            raise ConfigError("camera_to_base needs 7 numbers: x y z qx qy qz qw")
+        if not self.map_frame:
+            raise ConfigError("map_frame must not be empty")
+
+
+@dataclass(frozen=True)
+class MatcherSettings:
+    """Which matcher the node runs and where."""
+
+    type: str = option("loftr", read_only=True)  # "loftr", or the OpenCV baselines "sift" / "orb"
+    weights: str = option("", read_only=True)  # LoFTR weights: file or name ("" = the weights shipped with the package)
+    device: str = option("auto", read_only=True)  # "auto" (CUDA when there is one), "cpu" or "cuda"
+    precision: str = option("fp32", read_only=True)  # "fp32", or "fp16"/"bf16" autocast on CUDA
+    max_side: int = option(640, range=(0, 4096), read_only=True)  # longest image side fed to LoFTR (0 = as is)
+
+    def validate(self) -> None:
+        for name, valid in (("type", MATCHERS), ("device", DEVICES), ("precision", PRECISIONS)):
+            value = getattr(self, name)
+            if value not in valid:
+                raise ConfigError(f"matcher.{name} must be one of {', '.join(valid)}, not {value!r}")
+
+
+@dataclass(frozen=True)
+class LocalizerNodeConfig:
+    """Everything the node is configured with; ROS parameter names are the dotted field paths."""
+
+    node: NodeConfig = field(default_factory=NodeConfig)  # the node's own options (no prefix)
+    matcher: MatcherSettings = field(default_factory=MatcherSettings)  # parameters matcher.*
+    localizer: LocalizerConfig = field(default_factory=LocalizerConfig)  # parameters localizer.*
+
+    def validate(self) -> None:
+        for f in fields(self):
+            getattr(self, f.name).validate()

@@ -1,0 +1,413 @@
+"""The loftr_localizer node: a thin adapter from ROS messages to :class:`~loftr_ros.localization.Localizer`.
+
+Callbacks on the executor only convert and enqueue; a worker thread takes the newest synchronised frame
+from a one-slot buffer and runs the core, so the executor never blocks and stale frames are dropped
+(and counted). Every output carries the input image's stamp.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PoseWithCovarianceStamped
+from nav_msgs.msg import Odometry
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+from std_msgs.msg import Header
+from std_srvs.srv import Trigger
+
+from loftr_ros import conversions
+from loftr_ros.config import LocalizerNodeConfig
+from loftr_ros.errors import ConversionError, LoftrRosError
+from loftr_ros.localization import CameraIntrinsics, Keyframe, LocalizationResult, LocalizationState
+from loftr_ros.localization.localizer import Localizer
+from loftr_ros.localization.store import KeyframeStore
+from loftr_ros.matchers import create_matcher
+from loftr_ros.msg import Keyframe as KeyframeMsg
+from loftr_ros.msg import LocalizationStatus, Matches
+from loftr_ros.node.frame_sync import LatestSlot, StampPairer
+from loftr_ros.node.parameters import NodeParameters
+from loftr_ros.node.stats import NodeStats
+from loftr_ros.srv import SaveMap
+from loftr_ros.transforms import invert_transform, make_transform, quaternion_to_matrix
+from loftr_ros.visualization import draw_matches
+
+try:  # tf2_ros is part of every ROS 2 distribution, but not of the PyPI wheels
+    from geometry_msgs.msg import TransformStamped
+    from tf2_ros import TransformBroadcaster
+except ImportError:
+    TransformBroadcaster = None
+
+KEYFRAME_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+@dataclass
+class Frame:
+    """One synchronised query: the image and what the core needs with it."""
+
+    header: Header
+    stamp_ns: int
+    image: np.ndarray
+    intrinsics: CameraIntrinsics
+    depth: np.ndarray | None = None
+
+
+@dataclass
+class Prior:
+    T_map_camera: np.ndarray
+    received_s: float  # time.monotonic() when it arrived
+
+
+class LocalizerNode(Node):
+    """Relocalizes camera images against the keyframe map; see the README for topics and parameters."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__("loftr_localizer", **kwargs)
+        self.parameters = NodeParameters(self, on_change=self._reconfigure)
+        config = self.parameters.config
+        settings = config.node
+        self.get_logger().info(f"configuration: {config}")
+        self.stats = NodeStats()
+        self.T_camera_base = make_transform(
+            quaternion_to_matrix(settings.camera_to_base[3:]), np.asarray(settings.camera_to_base[:3])
+        )
+        self._core_lock = threading.Lock()  # the worker and the map callbacks share the localizer
+        self.store = KeyframeStore(settings.map_path, config.localizer.store) if settings.map_path else None
+        self.localizer = Localizer(self.store if self.store is not None else [], create_matcher(config.matcher),
+                                   config.localizer)  # fmt: skip
+        self.get_logger().info(f"map: {len(self.localizer)} keyframes ({settings.map_path or 'in memory'})")
+
+        tolerance_ns = int(settings.camera_info_tolerance_s * 1e9)
+        self._pairer: StampPairer[Image | CompressedImage, CameraInfo] = StampPairer(
+            tolerance_ns, settings.pending_image_timeout_s
+        )
+        self._depth_pairer: StampPairer[None, np.ndarray] = StampPairer(tolerance_ns, settings.pending_image_timeout_s)
+        self._sync_lock = threading.Lock()
+        self._slot: LatestSlot[Frame] = LatestSlot()
+        self._prior: Prior | None = None
+        self._odometry: list[tuple[int, np.ndarray]] = []  # (stamp_ns, T_odom_base), newest last
+        self._T_map_odom: np.ndarray | None = None
+        self._last_localized: tuple[Frame, np.ndarray] | None = None  # frame and its T_map_camera
+
+        self._pose_pub = self.create_publisher(PoseWithCovarianceStamped, "~/pose", 10)
+        self._matches_pub = self.create_publisher(Matches, "~/matches", 10)
+        self._status_pub = self.create_publisher(LocalizationStatus, "~/status", 10)
+        self._debug_pub = self.create_publisher(Image, "~/debug_image", qos_profile_sensor_data)
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._tf = None
+        if settings.publish_tf:
+            if TransformBroadcaster is None:
+                self.get_logger().warn("publish_tf is set but tf2_ros is not installed; no map->odom transform")
+            else:
+                self._tf = TransformBroadcaster(self)
+
+        image_type = CompressedImage if settings.image_transport == "compressed" else Image
+        image_topic = "image/compressed" if settings.image_transport == "compressed" else "image"
+        self.create_subscription(image_type, image_topic, self._on_image, qos_profile_sensor_data)
+        self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos_profile_sensor_data)
+        if settings.use_depth:
+            self.create_subscription(Image, "depth", self._on_depth, qos_profile_sensor_data)
+        map_group = MutuallyExclusiveCallbackGroup()
+        self.create_subscription(KeyframeMsg, "keyframes", self._on_keyframe, KEYFRAME_QOS, callback_group=map_group)
+        self.create_subscription(PoseWithCovarianceStamped, "initialpose", self._on_initial_pose, 10)
+        self.create_subscription(Odometry, "odom", self._on_odometry, 50)
+        self.create_service(SaveMap, "~/save_map", self._save_map, callback_group=map_group)
+        self.create_service(Trigger, "~/clear_map", self._clear_map, callback_group=map_group)
+        self.create_service(Trigger, "~/add_keyframe", self._add_current_keyframe, callback_group=map_group)
+        self.create_timer(settings.diagnostics_period_s, self._publish_diagnostics)
+
+        self._worker = threading.Thread(target=self._work, name="loftr_localizer_worker", daemon=True)
+        self._worker.start()
+
+    # -- input ----------------------------------------------------------------------------------------
+
+    def _reject(self, category: str, error: Exception | str) -> None:
+        self.stats.reject(category)
+        self.get_logger().warn(f"rejected {category}: {error}", throttle_duration_sec=2.0)
+
+    def _on_camera_info(self, msg: CameraInfo) -> None:
+        with self._sync_lock:
+            ready = self._pairer.add_info(conversions.stamp_to_ns(msg.header.stamp), msg)
+        for info, image in ready:
+            self._enqueue(image, info)
+
+    def _on_image(self, msg: Image | CompressedImage) -> None:
+        self.stats.count("received_images")
+        with self._sync_lock:
+            pair = self._pairer.add_image(conversions.stamp_to_ns(msg.header.stamp), msg)
+            expired = self._pairer.expire()
+        if expired:
+            self.stats.count("skipped_no_camera_info", len(expired))
+            self.get_logger().warn(
+                f"{len(expired)} image(s) skipped: no camera_info within the tolerance", throttle_duration_sec=2.0
+            )
+        if pair is not None:
+            self._enqueue(pair[1], pair[0])
+
+    def _on_depth(self, msg: Image) -> None:
+        try:
+            depth = conversions.depth_to_metres(msg)
+        except ConversionError as error:
+            self._reject("depth", error)
+            return
+        with self._sync_lock:
+            self._depth_pairer.add_info(conversions.stamp_to_ns(msg.header.stamp), depth)
+
+    def _enqueue(self, msg: Image | CompressedImage, info: CameraInfo) -> None:
+        stamp_ns = conversions.stamp_to_ns(msg.header.stamp)
+        try:
+            image = conversions.image_for_matching(msg)
+            intrinsics = conversions.camera_info_to_intrinsics(info)
+        except ConversionError as error:
+            self._reject("image", error)
+            self._publish_status(LocalizationResult(LocalizationState.REJECTED, reason=str(error)), msg.header)
+            return
+        if image.shape[:2] != (intrinsics.height, intrinsics.width):
+            reason = (
+                f"camera_info is {intrinsics.width}x{intrinsics.height} but the image is"
+                f" {image.shape[1]}x{image.shape[0]}"
+            )
+            self._reject("camera_info_size", reason)
+            self._publish_status(LocalizationResult(LocalizationState.REJECTED, reason=reason), msg.header)
+            return
+        depth = None
+        if self.parameters.config.node.use_depth:
+            with self._sync_lock:
+                depth = self._depth_pairer.nearest_info(stamp_ns)
+        dropped = self._slot.put(Frame(msg.header, stamp_ns, image, intrinsics, depth))
+        if dropped is not None:
+            self.stats.count("dropped")
+
+    def _on_keyframe(self, msg: KeyframeMsg) -> None:
+        try:
+            keyframe = conversions.keyframe_from_msg(msg)
+        except ConversionError as error:
+            self._reject("keyframe", error)
+            return
+        if keyframe.frame_id != self.parameters.config.node.map_frame:
+            self._reject("keyframe", f"keyframe '{keyframe.id}' is in frame '{keyframe.frame_id}', not the map frame")
+            return
+        with self._core_lock:
+            self.localizer.add_keyframe(keyframe, replace=True)
+        self.stats.count("keyframes_received")
+        self.get_logger().info(f"keyframe '{keyframe.id}' added ({len(self.localizer)} in the map)")
+
+    def _on_initial_pose(self, msg: PoseWithCovarianceStamped) -> None:
+        try:
+            T_map_target = conversions.pose_to_matrix(msg.pose.pose)
+        except ConversionError as error:
+            self._reject("initialpose", error)
+            return
+        if msg.header.frame_id and msg.header.frame_id != self.parameters.config.node.map_frame:
+            self._reject("initialpose", f"initial pose is in frame '{msg.header.frame_id}', not the map frame")
+            return
+        self._prior = Prior(self._camera_from_target(T_map_target), time.monotonic())
+        self.get_logger().info("initial pose received; used as the prior")
+
+    def _on_odometry(self, msg: Odometry) -> None:
+        try:
+            T_odom_base = conversions.pose_to_matrix(msg.pose.pose)
+        except ConversionError as error:
+            self._reject("odometry", error)
+            return
+        self._odometry.append((conversions.stamp_to_ns(msg.header.stamp), T_odom_base))
+        del self._odometry[:-200]
+
+    # -- frames: base vs camera -------------------------------------------------------------------------
+
+    def _target_from_camera(self, T_map_camera: np.ndarray) -> np.ndarray:
+        """The published frame's pose: the camera's, or the base's through the fixed camera-to-base transform."""
+        return T_map_camera @ self.T_camera_base if self.parameters.config.node.base_frame else T_map_camera
+
+    def _camera_from_target(self, T_map_target: np.ndarray) -> np.ndarray:
+        if self.parameters.config.node.base_frame:
+            return T_map_target @ invert_transform(self.T_camera_base)
+        return T_map_target
+
+    def _target_covariance(self, T_map_camera: np.ndarray, covariance: np.ndarray | None) -> np.ndarray | None:
+        """Covariance of the base pose: the camera's, moved along the lever arm (rotation perturbed in the map frame)."""
+        if covariance is None or not self.parameters.config.node.base_frame:
+            return covariance
+        lever = T_map_camera[:3, :3] @ self.T_camera_base[:3, 3]
+        J = np.eye(6)
+        J[:3, 3:] = -np.array([[0, -lever[2], lever[1]], [lever[2], 0, -lever[0]], [-lever[1], lever[0], 0]])
+        return J @ covariance @ J.T
+
+    def _current_prior(self, stamp_ns: int) -> np.ndarray | None:
+        timeout = self.parameters.config.node.prior_timeout_s
+        if timeout <= 0:
+            return None
+        if self._prior is not None and time.monotonic() - self._prior.received_s <= timeout:
+            return self._prior.T_map_camera
+        if self._T_map_odom is not None and self._odometry:
+            odom_stamp, T_odom_base = min(self._odometry, key=lambda o: abs(o[0] - stamp_ns))
+            if abs(odom_stamp - stamp_ns) <= timeout * 1e9:
+                return self._camera_from_target(self._T_map_odom @ T_odom_base)
+        return None
+
+    # -- the worker -------------------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while rclpy.ok():
+            frame = self._slot.take(timeout_s=0.5)
+            if frame is None:
+                continue
+            started = time.perf_counter()
+            try:
+                with self._core_lock:
+                    result = self.localizer.localize(
+                        frame.image, frame.intrinsics, frame.stamp_ns, prior=self._current_prior(frame.stamp_ns)
+                    )
+                self._publish(frame, result)
+            except LoftrRosError as error:
+                self._reject("frame", error)
+                continue
+            except Exception as error:  # the worker must outlive any one frame
+                self.stats.count("errors")
+                self.get_logger().error(f"frame {frame.stamp_ns} failed: {error!r}")
+                continue
+            latency = None
+            if result.localized:
+                latency = (self.get_clock().now().nanoseconds - frame.stamp_ns) * 1e-9
+                self.stats.count("localized")
+            self.stats.processed(time.perf_counter() - started, result.state.name, result.reason, latency)
+
+    def _publish(self, frame: Frame, result: LocalizationResult) -> None:
+        config = self.parameters.config.node
+        if result.localized and result.T_map_camera is not None:
+            header = Header(stamp=frame.header.stamp, frame_id=config.map_frame)
+            target = self._target_from_camera(result.T_map_camera)
+            covariance = self._target_covariance(result.T_map_camera, result.covariance)
+            self._pose_pub.publish(conversions.pose_with_covariance_msg(target, covariance, header))
+            self._last_localized = (frame, result.T_map_camera)
+            self._update_map_to_odom(frame, target)
+        for match_set in result.matches:
+            self._matches_pub.publish(conversions.matches_to_msg(match_set, frame.header))
+        self._publish_status(result, frame.header)
+        if self._debug_pub.get_subscription_count() > 0 and result.matches:
+            self._publish_debug_image(frame, result)
+
+    def _publish_status(self, result: LocalizationResult, header: Header) -> None:
+        self._status_pub.publish(conversions.status_to_msg(result, header))
+
+    def _publish_debug_image(self, frame: Frame, result: LocalizationResult) -> None:
+        best = max(result.matches, key=lambda m: (m.num_inliers, len(m)))
+        keyframe = self.localizer.keyframe(best.keyframe_id)
+        drawing = draw_matches(frame.image, keyframe.image, best.keypoints_query, best.keypoints_keyframe,
+                               best.confidence, best.inliers)  # fmt: skip
+        self._debug_pub.publish(conversions.rgb_to_image(drawing, frame.header))
+
+    def _update_map_to_odom(self, frame: Frame, T_map_base: np.ndarray) -> None:
+        if not self._odometry:
+            return
+        odom_stamp, T_odom_base = min(self._odometry, key=lambda o: abs(o[0] - frame.stamp_ns))
+        if abs(odom_stamp - frame.stamp_ns) > 0.1e9:
+            return
+        self._T_map_odom = T_map_base @ invert_transform(T_odom_base)
+        if self._tf is not None:
+            config = self.parameters.config.node
+            transform = TransformStamped()
+            transform.header = Header(stamp=frame.header.stamp, frame_id=config.map_frame)
+            transform.child_frame_id = config.odom_frame
+            transform.transform = conversions.matrix_to_transform(self._T_map_odom)
+            self._tf.sendTransform(transform)
+
+    # -- services and diagnostics -----------------------------------------------------------------------
+
+    def _save_map(self, request: SaveMap.Request, response: SaveMap.Response) -> SaveMap.Response:
+        path = request.path or self.parameters.config.node.map_path
+        if not path:
+            response.message = "no path given and the map_path parameter is empty"
+            return response
+        try:
+            with self._core_lock:
+                response.num_keyframes = self.localizer.save(Path(path))
+        except LoftrRosError as error:
+            response.message = str(error)
+            return response
+        response.success = True
+        response.message = f"saved {response.num_keyframes} keyframes to {path}"
+        return response
+
+    def _clear_map(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        with self._core_lock:
+            removed = self.localizer.clear()
+        response.success, response.message = True, f"removed {removed} keyframes"
+        return response
+
+    def _add_current_keyframe(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        last = self._last_localized
+        if last is None:
+            response.message = "no localized frame yet: a keyframe needs a pose"
+            return response
+        frame, T_map_camera = last
+        if frame.depth is None:
+            response.message = "the last localized frame has no depth (set use_depth and publish `depth`)"
+            return response
+        keyframe = Keyframe(
+            id=f"live-{frame.stamp_ns}",
+            stamp_ns=frame.stamp_ns,
+            frame_id=self.parameters.config.node.map_frame,
+            image=frame.image,
+            intrinsics=frame.intrinsics,
+            T_map_camera=T_map_camera,
+            depth=frame.depth,
+        )
+        with self._core_lock:
+            self.localizer.add_keyframe(keyframe, replace=True)
+        response.success, response.message = True, f"added keyframe '{keyframe.id}'"
+        return response
+
+    def _publish_diagnostics(self) -> None:
+        values = self.stats.snapshot()
+        values["keyframes"] = str(len(self.localizer))
+        array = conversions.diagnostics_msg(
+            name=f"{self.get_name()}: localization",
+            hardware_id=self.get_fully_qualified_name(),
+            values=values,
+            stamp=self.get_clock().now().to_msg(),
+            worker_alive=self._worker.is_alive(),
+        )
+        self._diagnostics_pub.publish(array)
+
+    def _reconfigure(self, config: LocalizerNodeConfig) -> None:
+        with self._core_lock:
+            self.localizer.reconfigure(config.localizer)
+        tolerance_ns = int(config.node.camera_info_tolerance_s * 1e9)
+        self._pairer.tolerance_ns = self._depth_pairer.tolerance_ns = tolerance_ns
+
+    def destroy_node(self) -> None:
+        self._slot.close()
+        if self.store is not None:
+            self.store.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = LocalizerNode()
+        executor = MultiThreadedExecutor(num_threads=2)
+        executor.add_node(node)
+        executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except LoftrRosError as error:
+        print(f"[loftr_localizer] error: {error}")  # noqa: T201 - before a logger exists
+        return 1
+    finally:
+        if node is not None:
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
