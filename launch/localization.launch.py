@@ -7,10 +7,11 @@
 from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
-from launch import LaunchContext, LaunchDescription
 from launch.actions import DeclareLaunchArgument, OpaqueFunction
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+
+from launch import LaunchContext, LaunchDescription
 
 ARGUMENTS = {
     # name: (default, description)
@@ -58,7 +59,9 @@ def _node(context: LaunchContext) -> list[Node]:
 
 def generate_launch_description() -> LaunchDescription:
     return LaunchDescription(
-        [DeclareLaunchArgument(name, default_value=default, description=text)
-         for name, (default, text) in ARGUMENTS.items()]
+        [
+            DeclareLaunchArgument(name, default_value=default, description=text)
+            for name, (default, text) in ARGUMENTS.items()
+        ]
         + [OpaqueFunction(function=_node)]
     )

@@ -9,10 +9,11 @@ rosbag2); the default is `ros2 bag play --clock`.
 from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
-from launch import LaunchContext, LaunchDescription
 from launch.actions import DeclareLaunchArgument, ExecuteProcess, IncludeLaunchDescription, OpaqueFunction
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
+
+from launch import LaunchContext, LaunchDescription
 
 ARGUMENTS = {
     "bag": ("", "the bag to replay (a rosbag2 folder or file)"),
@@ -49,7 +50,9 @@ def generate_launch_description() -> LaunchDescription:
         }.items(),
     )
     return LaunchDescription(
-        [DeclareLaunchArgument(name, default_value=default, description=text)
-         for name, (default, text) in ARGUMENTS.items()]
+        [
+            DeclareLaunchArgument(name, default_value=default, description=text)
+            for name, (default, text) in ARGUMENTS.items()
+        ]
         + [localization, OpaqueFunction(function=_player)]
     )

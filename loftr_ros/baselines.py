@@ -79,9 +79,7 @@ class OpenCVMatcher:
         if not rows:
             return empty
         q_idx, k_idx, ratio = (np.array(c) for c in zip(*rows, strict=True))
-        return FeatureMatches(
-            query.keypoints[q_idx], keyframe.keypoints[k_idx], (1.0 - ratio).astype(np.float32)
-        )
+        return FeatureMatches(query.keypoints[q_idx], keyframe.keypoints[k_idx], (1.0 - ratio).astype(np.float32))
 
     def match(self, query_image: np.ndarray, keyframes: Sequence[LocalFeatures]) -> list[FeatureMatches]:
         query = self.extract(query_image)

@@ -17,7 +17,12 @@ from loftr_ros.errors import LoftrRosError
 COMMANDS: dict[str, tuple[str, str]] = {
     "match": ("loftr_ros.tools.match", "match two images and write keypoints, confidences, a drawing"),
     "benchmark-matcher": ("loftr_ros.tools.benchmark_matcher", "pairs per second of ours against kornia"),
+    "train": ("loftr_ros.tools.train", "train LoFTR on synthetic pairs with the paper's supervision"),
     "params-yaml": ("loftr_ros.tools.params_yaml", "print the node's parameter file with every default"),
+    "make-bag": ("loftr_ros.tools.make_bag", "write a synthetic sequence as a bag (and a map)"),
+    "import-tum": ("loftr_ros.tools.import_tum", "turn a TUM RGB-D folder into a bag (and a map)"),
+    "replay": ("loftr_ros.tools.replay", "play a bag over DDS at its recorded timing, with /clock"),
+    "evaluate": ("loftr_ros.tools.evaluate", "localize a bag's images offline; metrics, CSV, JSON and plots"),
 }
 
 

@@ -21,7 +21,7 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("fp32", "fp16", "bf16")
 
 
-def option(default: Any, *, range: tuple[float, float] | None = None, read_only: bool = False) -> Any:  # noqa: A002
+def option(default: Any, *, range: tuple[float, float] | None = None, read_only: bool = False) -> Any:
     """A dataclass field with the descriptor facts a ROS parameter needs."""
     return field(default=default, metadata={"range": range, "read_only": read_only})
 
@@ -31,7 +31,9 @@ class NodeConfig:
     """Topics, frames and scheduling of the node."""
 
     image_transport: str = option("raw", read_only=True)  # "raw" (sensor_msgs/Image) or "compressed"
-    camera_info_tolerance_s: float = option(0.02, range=(0.0, 1.0))  # image and camera_info stamps must agree within this
+    camera_info_tolerance_s: float = option(
+        0.02, range=(0.0, 1.0)
+    )  # image and camera_info stamps must agree within this
     map_frame: str = option("map", read_only=True)  # frame of the published pose; keyframe poses are in it
     base_frame: str = option("", read_only=True)  # publish this frame's pose instead of the camera's ("" = camera)
     camera_to_base: tuple[float, ...] = option(

@@ -201,9 +201,7 @@ def to_matching_image(pixels: np.ndarray, encoding: str) -> np.ndarray:
         return np.ascontiguousarray(pixels[..., 2::-1])
     if encoding in ("mono16", "16UC1"):
         return (pixels.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
-    msg = (
-        f"encoding '{encoding}' is not an intensity image; matchable: mono8, rgb8, bgr8, rgba8, bgra8, mono16"
-    )
+    msg = f"encoding '{encoding}' is not an intensity image; matchable: mono8, rgb8, bgr8, rgba8, bgra8, mono16"
     raise ConversionError(msg)
 
 
@@ -375,9 +373,7 @@ def keyframe_from_msg(msg: KeyframeMsg) -> Keyframe:
     )
 
 
-def keyframe_to_msg(
-    keyframe: Keyframe, camera_frame_id: str = "camera", depth_encoding: str = "16UC1"
-) -> KeyframeMsg:
+def keyframe_to_msg(keyframe: Keyframe, camera_frame_id: str = "camera", depth_encoding: str = "16UC1") -> KeyframeMsg:
     msg = KeyframeMsg()
     msg.id = keyframe.id
     msg.header = Header(stamp=ns_to_stamp(keyframe.stamp_ns), frame_id=keyframe.frame_id)

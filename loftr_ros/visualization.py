@@ -43,8 +43,8 @@ def draw_matches(
     for i in order[::-1]:  # most confident drawn last, on top
         is_outlier = inliers is not None and not inliers[i]
         colour = (140, 140, 140) if is_outlier else tuple(int(v) for v in colours[i])
-        p0 = tuple(int(round(v)) for v in keypoints0[i])
-        p1 = tuple(int(round(v)) for v in np.asarray(keypoints1[i]) + offset)
+        p0 = tuple(round(float(v)) for v in keypoints0[i])
+        p1 = tuple(round(float(v)) for v in np.asarray(keypoints1[i]) + offset)
         cv2.line(canvas, p0, p1, colour, 1, cv2.LINE_AA)
         cv2.circle(canvas, p0, 2, colour, -1, cv2.LINE_AA)
         cv2.circle(canvas, p1, 2, colour, -1, cv2.LINE_AA)

@@ -182,9 +182,7 @@ quaternions = st.tuples(*[st.floats(-1, 1)] * 4).filter(lambda q: np.linalg.norm
 def test_pose_and_transform_round_trip(q: tuple[float, ...], t: tuple[float, ...]) -> None:
     T = make_transform(quaternion_to_matrix(np.array(q)), np.array(t))
     np.testing.assert_allclose(conversions.pose_to_matrix(conversions.matrix_to_pose(T)), T, atol=1e-9)
-    np.testing.assert_allclose(
-        conversions.transform_to_matrix(conversions.matrix_to_transform(T)), T, atol=1e-9
-    )
+    np.testing.assert_allclose(conversions.transform_to_matrix(conversions.matrix_to_transform(T)), T, atol=1e-9)
 
 
 def test_zero_quaternion_is_refused() -> None:

@@ -42,9 +42,7 @@ def test_keyframe_and_matches_cross_processes_intact(tmp_path: Path, ros_domain:
         T_map_camera=np.array([[0, -1, 0, 1.5], [1, 0, 0, -2.0], [0, 0, 1, 0.25], [0, 0, 0, 1.0]]),
         depth=rng.uniform(0.5, 4.0, (48, 64)).astype(np.float32),
     )
-    keyframe_msg = conversions.keyframe_to_msg(
-        keyframe, camera_frame_id="camera_optical", depth_encoding="32FC1"
-    )
+    keyframe_msg = conversions.keyframe_to_msg(keyframe, camera_frame_id="camera_optical", depth_encoding="32FC1")
     matches = MatchSet(
         "kf-42",
         rng.uniform(0, 64, (25, 2)).astype(np.float32),
@@ -52,9 +50,7 @@ def test_keyframe_and_matches_cross_processes_intact(tmp_path: Path, ros_domain:
         rng.uniform(0, 1, 25).astype(np.float32),
         rng.uniform(size=25) > 0.3,
     )
-    matches_msg = conversions.matches_to_msg(
-        matches, Header(stamp=conversions.ns_to_stamp(7), frame_id="camera")
-    )
+    matches_msg = conversions.matches_to_msg(matches, Header(stamp=conversions.ns_to_stamp(7), frame_id="camera"))
 
     receiver = subprocess.Popen([sys.executable, str(RECEIVER), str(tmp_path), "30"], env=dict(os.environ))
     rclpy.init()

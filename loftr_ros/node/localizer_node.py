@@ -7,6 +7,7 @@ from a one-slot buffer and runs the core, so the executor never blocks and stale
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -47,7 +48,9 @@ try:  # tf2_ros is part of every ROS 2 distribution, but not of the PyPI wheels
 except ImportError:
     TransformBroadcaster = None
 
-KEYFRAME_QOS = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
+KEYFRAME_QOS = QoSProfile(
+    depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+)
 
 
 @dataclass
@@ -234,7 +237,7 @@ class LocalizerNode(Node):
         return T_map_target
 
     def _target_covariance(self, T_map_camera: np.ndarray, covariance: np.ndarray | None) -> np.ndarray | None:
-        """Covariance of the base pose: the camera's, moved along the lever arm (rotation perturbed in the map frame)."""
+        """The base pose's covariance: the camera's moved along the lever arm (rotations perturbed in the map frame)."""
         if covariance is None or not self.parameters.config.node.base_frame:
             return covariance
         lever = T_map_camera[:3, :3] @ self.T_camera_base[:3, 3]
@@ -403,7 +406,7 @@ def main(args: list[str] | None = None) -> int:
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except LoftrRosError as error:
-        print(f"[loftr_localizer] error: {error}")  # noqa: T201 - before a logger exists
+        print(f"[loftr_localizer] error: {error}", file=sys.stderr)  # before a logger exists
         return 1
     finally:
         if node is not None:

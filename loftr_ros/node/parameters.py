@@ -67,9 +67,7 @@ def parameter_specs(config: LocalizerNodeConfig | None = None) -> list[Parameter
             full = (*path, f.name)
             name = ".".join(full[1:] if full[0] == UNPREFIXED_SECTION else full)
             read_only = bool(f.metadata.get("read_only")) or full[:2] in (("localizer", "store"),)
-            specs.append(
-                ParameterSpec(name, full, value, comments.get(f.name, ""), f.metadata.get("range"), read_only)
-            )
+            specs.append(ParameterSpec(name, full, value, comments.get(f.name, ""), f.metadata.get("range"), read_only))
 
     walk(config, ())
     return specs

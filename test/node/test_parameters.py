@@ -24,7 +24,9 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, object]:
 
 def test_every_leaf_option_is_a_described_parameter() -> None:
     specs = {spec.name: spec for spec in parameter_specs()}
-    assert {"image_transport", "matcher.device", "localizer.retrieval.top_k", "localizer.gates.min_inliers"} <= set(specs)
+    assert {"image_transport", "matcher.device", "localizer.retrieval.top_k", "localizer.gates.min_inliers"} <= set(
+        specs
+    )
     assert all(spec.description for spec in specs.values()), [n for n, s in specs.items() if not s.description]
     assert specs["matcher.weights"].read_only and not specs["localizer.gates.min_inliers"].read_only
     assert specs["camera_info_tolerance_s"].range == (0.0, 1.0)
@@ -39,7 +41,9 @@ def test_shipped_parameter_file_equals_the_dataclass_defaults() -> None:
 
 
 def test_config_with_replaces_leaves_and_validates() -> None:
-    config = config_with(LocalizerNodeConfig(), {("localizer", "retrieval", "top_k"): 5, ("node", "map_frame"): "world"})
+    config = config_with(
+        LocalizerNodeConfig(), {("localizer", "retrieval", "top_k"): 5, ("node", "map_frame"): "world"}
+    )
     assert config.localizer.retrieval.top_k == 5 and config.node.map_frame == "world"
     assert LocalizerNodeConfig().localizer.retrieval.top_k != 5  # defaults untouched
     with pytest.raises(ConfigError, match="top_k must be >= 1"):

@@ -18,15 +18,11 @@ def main() -> int:
     rclpy.init()
     node = rclpy.create_node("dds_receiver")
     received: dict[str, bytes] = {}
-    latched = QoSProfile(
-        depth=10, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
-    )
+    latched = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL)
     node.create_subscription(
         Keyframe, "keyframes", lambda m: received.setdefault("keyframes", serialize_message(m)), latched
     )
-    node.create_subscription(
-        Matches, "matches", lambda m: received.setdefault("matches", serialize_message(m)), 10
-    )
+    node.create_subscription(Matches, "matches", lambda m: received.setdefault("matches", serialize_message(m)), 10)
     (out_dir / "ready").touch()
     deadline = time.monotonic() + timeout_s
     try:
