@@ -1,0 +1,122 @@
+"""Configuration of the localization core, one dataclass per stage, one comment per option.
+
+Every config is a frozen dataclass: copy with :func:`dataclasses.replace` to change a value, never
+mutate a shared default. ``validate()`` raises :class:`~loftr_ros.errors.ConfigError` naming the option.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from loftr_ros.errors import ConfigError
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    """How the SQLite keyframe store is opened."""
+
+    synchronous: str = "NORMAL"  # SQLite PRAGMA synchronous: NORMAL survives a killed process, FULL power loss
+    busy_timeout_ms: int = 5000  # wait this long for another writer's lock before failing
+    cache_features: bool = True  # keep the matcher's keyframe features in the map, keyed by its fingerprint
+
+    def validate(self) -> None:
+        _require(
+            self.synchronous in ("OFF", "NORMAL", "FULL", "EXTRA"),
+            f"StoreConfig.synchronous must be OFF, NORMAL, FULL or EXTRA, not {self.synchronous!r}",
+        )
+        _require(self.busy_timeout_ms >= 0, "StoreConfig.busy_timeout_ms must be >= 0")
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    """How candidate keyframes are chosen for a query."""
+
+    top_k: int = 3  # keyframes matched per query
+    min_similarity: float = -1.0  # drop candidates whose descriptor cosine is below this (-1 keeps all)
+    prior_max_distance_m: float = 5.0  # with a pose prior: keyframes farther than this are skipped
+    prior_max_angle_deg: float = 60.0  # with a pose prior: keyframes looking away more than this are skipped
+
+    def validate(self) -> None:
+        _require(self.top_k >= 1, "RetrievalConfig.top_k must be >= 1")
+        _require(-1.0 <= self.min_similarity <= 1.0, "RetrievalConfig.min_similarity must be in [-1, 1]")
+        _require(self.prior_max_distance_m > 0, "RetrievalConfig.prior_max_distance_m must be > 0")
+        _require(0 < self.prior_max_angle_deg <= 180, "RetrievalConfig.prior_max_angle_deg must be in (0, 180]")
+
+
+@dataclass(frozen=True)
+class PoseConfig:
+    """How a pose is estimated from matches."""
+
+    min_confidence: float = 0.0  # matches below this matcher confidence are ignored
+    max_reprojection_error_px: float = 4.0  # RANSAC inlier threshold of the absolute pose, pixels
+    max_epipolar_error_px: float = 1.5  # RANSAC inlier threshold of the relative pose (Sampson), pixels
+    ransac_max_iterations: int = 10000  # upper bound on RANSAC iterations
+    ransac_min_iterations: int = 100  # lower bound on RANSAC iterations
+    ransac_seed: int = 0  # fixed seed so that a frame always gives the same pose
+    depth_interpolation: str = "bilinear"  # "bilinear" or "nearest" sampling of keyframe depth
+    max_depth_jump: float = 0.05  # bilinear: neighbours differing by more than this fraction are invalid
+    min_depth_m: float = 0.05  # depth below this is treated as unknown
+    max_depth_m: float = 50.0  # depth above this is treated as unknown
+    refine_iterations: int = 5  # Gauss-Newton steps on the inliers before the covariance is taken
+    min_triangulation_angle_deg: float = 2.0  # no depth: rays from two keyframes must differ by this much
+
+    def validate(self) -> None:
+        _require(self.max_reprojection_error_px > 0, "PoseConfig.max_reprojection_error_px must be > 0")
+        _require(self.max_epipolar_error_px > 0, "PoseConfig.max_epipolar_error_px must be > 0")
+        _require(
+            self.ransac_max_iterations >= self.ransac_min_iterations >= 1,
+            "PoseConfig needs ransac_max_iterations >= ransac_min_iterations >= 1",
+        )
+        _require(
+            self.depth_interpolation in ("bilinear", "nearest"),
+            f"PoseConfig.depth_interpolation must be 'bilinear' or 'nearest', not {self.depth_interpolation!r}",
+        )
+        _require(self.max_depth_jump > 0, "PoseConfig.max_depth_jump must be > 0")
+        _require(0 <= self.min_depth_m < self.max_depth_m, "PoseConfig needs 0 <= min_depth_m < max_depth_m")
+        _require(self.refine_iterations >= 0, "PoseConfig.refine_iterations must be >= 0")
+        _require(self.min_triangulation_angle_deg >= 0, "PoseConfig.min_triangulation_angle_deg must be >= 0")
+
+
+@dataclass(frozen=True)
+class QualityGates:
+    """Thresholds a pose must pass to be reported as localized; each failure has its own reason."""
+
+    min_matches: int = 30  # fewer matches over all keyframes tried: "too few matches"
+    min_inliers: int = 20  # fewer RANSAC inliers: "too few inliers"
+    min_inlier_ratio: float = 0.2  # inliers / matches below this: "low inlier ratio"
+    max_rmse_px: float = 2.5  # inlier reprojection RMSE above this: "high reprojection RMSE"
+    max_jump_m: float = 1.0  # with a prior: translation away from it above this: "jump from prior"
+    max_jump_deg: float = 30.0  # with a prior: rotation away from it above this: "jump from prior"
+
+    def validate(self) -> None:
+        _require(self.min_matches >= 0, "QualityGates.min_matches must be >= 0")
+        _require(self.min_inliers >= 6, "QualityGates.min_inliers must be >= 6 (a pose has 6 unknowns)")
+        _require(0 <= self.min_inlier_ratio <= 1, "QualityGates.min_inlier_ratio must be in [0, 1]")
+        _require(self.max_rmse_px > 0, "QualityGates.max_rmse_px must be > 0")
+        _require(self.max_jump_m > 0, "QualityGates.max_jump_m must be > 0")
+        _require(self.max_jump_deg > 0, "QualityGates.max_jump_deg must be > 0")
+
+
+@dataclass(frozen=True)
+class LocalizerConfig:
+    """The whole core; each stage receives only its own slice."""
+
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)  # which keyframes to match
+    pose: PoseConfig = field(default_factory=PoseConfig)  # how the pose is solved
+    gates: QualityGates = field(default_factory=QualityGates)  # when a pose counts as localized
+    store: StoreConfig = field(default_factory=StoreConfig)  # how a map file is opened
+    feature_cache_size: int = 256  # keyframe features kept in memory (least recently used dropped)
+    keyframe_cache_size: int = 32  # decoded keyframes (image, depth) kept in memory when reading a store
+
+    def validate(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if hasattr(value, "validate"):
+                value.validate()
+        _require(self.feature_cache_size >= 0, "LocalizerConfig.feature_cache_size must be >= 0")
+        _require(self.keyframe_cache_size >= 1, "LocalizerConfig.keyframe_cache_size must be >= 1")

@@ -1,0 +1,36 @@
+"""The real-data keyframe evaluation runs ORB through the same pose code and localizes nearby frames."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pytest
+
+from loftr_ros.errors import ConfigError
+from loftr_ros.tools import tum_keyframe_eval
+
+DATA = Path("/work/shared/data/tum_fr3_long_office_household")
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    tum_keyframe_eval.add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+@pytest.mark.skipif(not DATA.exists(), reason="the TUM subset is not in /work/shared/data")
+def test_orb_localizes_the_nearby_queries(capsys: pytest.CaptureFixture[str]) -> None:
+    assert tum_keyframe_eval.run(_args("--matchers", "orb")) == 0
+    out = capsys.readouterr().out
+    found = re.search(r"orb: (\d+) of (\d+) localized within 10 cm and 5 deg", out)
+    assert found and int(found[2]) == 16
+    assert int(found[1]) >= 5  # measured 6 with the default gates (frames up to ~6 s away)
+
+
+def test_loftr_needs_the_model_or_weights() -> None:
+    with pytest.raises(ConfigError, match="loftr"):
+        tum_keyframe_eval.make_matcher("loftr", _args())
+    with pytest.raises(ConfigError, match="unknown matcher 'akaze'"):
+        tum_keyframe_eval.make_matcher("akaze", _args())
