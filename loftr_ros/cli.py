@@ -18,6 +18,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "match": ("loftr_ros.tools.match", "match two images and write keypoints, confidences, a drawing"),
     "benchmark-matcher": ("loftr_ros.tools.benchmark_matcher", "pairs per second of ours against kornia"),
     "train": ("loftr_ros.tools.train", "train LoFTR on synthetic pairs with the paper's supervision"),
+    "benchmark-retrieval": ("loftr_ros.tools.benchmark_retrieval", "top-k retrieval time over a large map"),
+    "tum-keyframe-eval": (
+        "loftr_ros.tools.tum_keyframe_eval",
+        "localize TUM 1 Hz frames against one RGB-D keyframe; count those within 10 cm and 5 degrees",
+    ),
     "params-yaml": ("loftr_ros.tools.params_yaml", "print the node's parameter file with every default"),
     "make-bag": ("loftr_ros.tools.make_bag", "write a synthetic sequence as a bag (and a map)"),
     "import-tum": ("loftr_ros.tools.import_tum", "turn a TUM RGB-D folder into a bag (and a map)"),

@@ -29,3 +29,7 @@ class MapError(LoftrRosError):
 
 class LocalizationError(LoftrRosError):
     """The localization core was used wrongly (not raised for frames that merely fail to localize)."""
+
+
+class BagError(LoftrRosError):
+    """A rosbag cannot be written, read or replayed; the message names the bag and says what to do."""

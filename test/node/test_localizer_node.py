@@ -1,0 +1,258 @@
+"""The loftr_localizer node over real DDS, in its own process started as the launch file starts it.
+
+The node runs with ``--ros-args --params-file config/loftr_localizer.yaml`` plus a small override (the
+SIFT matcher: LoFTR-weight-independent and fast on two cores); this test process publishes keyframes,
+camera_info and images of a synthetic sequence, and checks poses, matches, status and diagnostics.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rclpy
+from diagnostic_msgs.msg import DiagnosticArray
+from geometry_msgs.msg import PoseWithCovarianceStamped
+from loftr_ros.msg import Keyframe as KeyframeMsg
+from loftr_ros.msg import LocalizationStatus, Matches
+from loftr_ros.srv import SaveMap
+from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
+from rcl_interfaces.srv import SetParameters
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+from std_srvs.srv import Trigger
+
+from loftr_ros import conversions
+from loftr_ros.localization.types import Keyframe
+from loftr_ros.synthetic.pairs import PairConfig, make_sequence
+from loftr_ros.transforms import invert_transform, rotation_angle_deg
+
+ROOT = Path(__file__).resolve().parents[2]
+NAMESPACE = "/robot"
+NODE = f"{NAMESPACE}/loftr_localizer"
+
+
+@pytest.fixture(scope="module")
+def sequence():
+    return make_sequence(7, n_frames=36, keyframe_every=2, config=PairConfig(width=320, height=240, nuisances=False))
+
+
+@pytest.fixture(scope="module")
+def node_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen]:
+    tmp = tmp_path_factory.mktemp("node")
+    override = tmp / "test_overrides.yaml"
+    override.write_text(
+        "/**:\n  ros__parameters:\n    matcher:\n      type: sift\n    diagnostics_period_s: 0.2\n"
+        "    localizer:\n      retrieval:\n        top_k: 3\n"
+    )
+    env = dict(os.environ, ROS_DOMAIN_ID=str(120 + os.getpid() % 80), PYTHONPATH=str(ROOT))
+    os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]
+    command = [
+        sys.executable, "-m", "loftr_ros.node", "--ros-args",
+        "--params-file", str(ROOT / "config" / "loftr_localizer.yaml"), "--params-file", str(override),
+        "-r", f"__ns:={NAMESPACE}",
+    ]  # fmt: skip
+    log = (tmp / "node.log").open("w")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    yield process
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    print((tmp / "node.log").read_text()[-4000:])  # shown by pytest when a test failed
+
+
+class Probe:
+    """The test's side of DDS: publishers into the node, recorders of what it publishes."""
+
+    def __init__(self) -> None:
+        self.node: Node = rclpy.create_node("node_test_probe")
+        latched = QoSProfile(
+            depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
+        )
+        self.keyframes = self.node.create_publisher(KeyframeMsg, f"{NAMESPACE}/keyframes", latched)
+        self.images = self.node.create_publisher(Image, f"{NAMESPACE}/image", qos_profile_sensor_data)
+        self.infos = self.node.create_publisher(CameraInfo, f"{NAMESPACE}/camera_info", qos_profile_sensor_data)
+        self.poses: list[PoseWithCovarianceStamped] = []
+        self.statuses: list[LocalizationStatus] = []
+        self.matches: list[Matches] = []
+        self.diagnostics: list[DiagnosticArray] = []
+        self.node.create_subscription(PoseWithCovarianceStamped, f"{NODE}/pose", self.poses.append, 50)
+        self.node.create_subscription(LocalizationStatus, f"{NODE}/status", self.statuses.append, 50)
+        self.node.create_subscription(Matches, f"{NODE}/matches", self.matches.append, 50)
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 50)
+
+    def spin_until(self, condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+            rclpy.spin_once(self.node, timeout_sec=0.05)
+
+    def latest_diagnostics(self) -> dict[str, str]:
+        for array in reversed(self.diagnostics):
+            for status in array.status:
+                if status.hardware_id == NODE:
+                    return {kv.key: kv.value for kv in status.values}
+        return {}
+
+    def call(self, service_type: type, name: str, request: object) -> object:
+        client = self.node.create_client(service_type, name)
+        self.spin_until(lambda: client.service_is_ready(), 20, f"service {name}")
+        future = client.call_async(request)
+        self.spin_until(future.done, 20, f"reply of {name}")
+        return future.result()
+
+
+@pytest.fixture(scope="module")
+def probe(node_process: subprocess.Popen) -> Iterator[Probe]:
+    rclpy.init()
+    probe = Probe()
+    yield probe
+    probe.node.destroy_node()
+    rclpy.shutdown()
+
+
+def send_frame(probe: Probe, view, stamp_ns: int, image: Image | None = None, info: CameraInfo | None = None) -> None:
+    header = Header(stamp=conversions.ns_to_stamp(stamp_ns), frame_id="camera_optical")
+    probe.infos.publish(info or conversions.intrinsics_to_camera_info(view.intrinsics, header))
+    probe.images.publish(image or conversions.rgb_to_image(view.image, header))
+
+
+def status_for(probe: Probe, stamp_ns: int) -> LocalizationStatus | None:
+    for status in probe.statuses:
+        if conversions.stamp_to_ns(status.header.stamp) == stamp_ns:
+            return status
+    return None
+
+
+def localize(probe: Probe, view, stamp_ns: int, **kwargs: object) -> LocalizationStatus:
+    """Publish one frame and wait for its status (frames one at a time, so none is dropped)."""
+    send_frame(probe, view, stamp_ns, **kwargs)
+    probe.spin_until(lambda: status_for(probe, stamp_ns) is not None, 60, f"the status of frame {stamp_ns}")
+    return status_for(probe, stamp_ns)
+
+
+def publish_map(probe: Probe, sequence) -> None:
+    for index, view in enumerate(sequence.keyframes):
+        keyframe = Keyframe(
+            id=f"kf{index}", stamp_ns=index, frame_id="map", image=view.image, intrinsics=view.intrinsics,
+            T_map_camera=view.T_world_camera, depth=view.depth,
+        )  # fmt: skip
+        probe.keyframes.publish(conversions.keyframe_to_msg(keyframe))
+    count = len(sequence.keyframes)
+    probe.spin_until(lambda: probe.latest_diagnostics().get("keyframes") == str(count), 60, f"{count} keyframes")
+
+
+def test_node_localizes_a_synthetic_sequence_and_survives_malformed_input(probe: Probe, sequence) -> None:
+    publish_map(probe, sequence)
+    base_ns = 1_000_000_000_000
+    queries = sequence.queries[::3]
+
+    # Bad input first: each is refused with its reason and counted, and the node keeps going.
+    view = queries[0]
+    header = Header(stamp=conversions.ns_to_stamp(base_ns - 300_000_000), frame_id="camera_optical")
+    wrong_encoding = conversions.rgb_to_image(view.image, header)
+    wrong_encoding.encoding = "yuv422"
+    status = localize(probe, view, base_ns - 300_000_000, image=wrong_encoding)
+    assert status.state == LocalizationStatus.STATE_REJECTED and "yuv422" in status.reason
+    truncated = conversions.rgb_to_image(view.image, Header(stamp=conversions.ns_to_stamp(base_ns - 200_000_000)))
+    truncated.data = bytes(truncated.data)[:1000]
+    status = localize(probe, view, base_ns - 200_000_000, image=truncated)
+    assert status.state == LocalizationStatus.STATE_REJECTED and "fewer than height*step" in status.reason
+    other_size = view.intrinsics.scaled(0.5, 0.5)
+    info = conversions.intrinsics_to_camera_info(
+        other_size, Header(stamp=conversions.ns_to_stamp(base_ns - 100_000_000))
+    )
+    status = localize(probe, view, base_ns - 100_000_000, info=info)
+    assert status.state == LocalizationStatus.STATE_REJECTED and "camera_info is 160x120" in status.reason
+    no_pose = conversions.keyframe_to_msg(
+        Keyframe("bad", 0, "map", view.image, view.intrinsics, view.T_world_camera, view.depth)
+    )
+    no_pose.header.frame_id = ""
+    probe.keyframes.publish(no_pose)
+
+    # Then the good frames: poses with the image's stamp, in the map frame, near the ground truth.
+    errors = []
+    for index, view in enumerate(queries):
+        stamp_ns = base_ns + index * 100_000_000
+        status = localize(probe, view, stamp_ns)
+        assert len(status.keyframe_ids) == 3 and len(status.timings) >= 2
+        if status.state != LocalizationStatus.STATE_LOCALIZED:
+            errors.append((np.inf, np.inf))
+            continue
+        probe.spin_until(
+            lambda s=stamp_ns: any(conversions.stamp_to_ns(p.header.stamp) == s for p in probe.poses), 10, "the pose"
+        )
+        pose = next(p for p in probe.poses if conversions.stamp_to_ns(p.header.stamp) == stamp_ns)
+        assert pose.header.frame_id == "map"
+        T = conversions.pose_to_matrix(pose.pose.pose)
+        delta = invert_transform(view.T_world_camera) @ T
+        errors.append((np.linalg.norm(delta[:3, 3]), rotation_angle_deg(delta[:3, :3])))
+        covariance = np.asarray(pose.pose.covariance).reshape(6, 6)
+        assert np.allclose(covariance, covariance.T) and np.all(np.linalg.eigvalsh(covariance) > 0)
+        assert status.num_inliers > 0 and np.isfinite(status.reprojection_rmse_px)
+    errors = np.array(errors)
+    accurate = (errors[:, 0] < 0.05) & (errors[:, 1] < 2.0)
+    assert accurate.sum() >= 4, f"errors (m, deg): {errors.tolist()}"
+
+    matches = [m for m in probe.matches if conversions.stamp_to_ns(m.header.stamp) >= base_ns]
+    assert matches and all(len(m.query_points) == 2 * len(m.confidence) == 2 * len(m.inlier) for m in matches)
+    assert any(any(m.inlier) for m in matches)
+
+    localized = sum(status_for(probe, base_ns + i * 100_000_000).state == 0 for i in range(len(queries)))
+    probe.spin_until(
+        lambda: (
+            probe.latest_diagnostics().get("localized") == str(localized)
+            and "rejected.keyframe" in probe.latest_diagnostics()
+        ),
+        10,
+        f"diagnostics counting {localized} localized frames and the rejected keyframe",
+    )
+    diagnostics = probe.latest_diagnostics()
+    assert int(diagnostics["rejected.image"]) == 2
+    assert int(diagnostics["rejected.camera_info_size"]) == 1
+    assert int(diagnostics["rejected.keyframe"]) == 1
+    assert diagnostics["keyframes"] == str(len(sequence.keyframes))
+
+
+def test_invalid_parameters_are_refused_with_the_reason(probe: Probe) -> None:
+    def set_parameter(name: str, value: ParameterValue) -> object:
+        request = SetParameters.Request(parameters=[Parameter(name=name, value=value)])
+        return probe.call(SetParameters, f"{NODE}/set_parameters", request).results[0]
+
+    result = set_parameter(
+        "localizer.retrieval.top_k", ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=0)
+    )
+    assert not result.successful and "top_k must be >= 1" in result.reason
+    result = set_parameter("matcher.device", ParameterValue(type=ParameterType.PARAMETER_STRING, string_value="cuda"))
+    assert not result.successful and "read-only" in result.reason
+    result = set_parameter(
+        "camera_info_tolerance_s", ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=5.0)
+    )
+    assert not result.successful
+    result = set_parameter(
+        "localizer.gates.min_inliers", ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=25)
+    )
+    assert result.successful
+
+
+def test_map_services(probe: Probe, tmp_path: Path) -> None:
+    saved = probe.call(SaveMap, f"{NODE}/save_map", SaveMap.Request(path=str(tmp_path / "map.db")))
+    assert saved.success, saved.message
+    assert saved.num_keyframes > 0 and (tmp_path / "map.db").exists()
+    added = probe.call(Trigger, f"{NODE}/add_keyframe", Trigger.Request())
+    assert not added.success and "depth" in added.message  # use_depth is off
+    cleared = probe.call(Trigger, f"{NODE}/clear_map", Trigger.Request())
+    assert cleared.success
+    probe.spin_until(lambda: probe.latest_diagnostics().get("keyframes") == "0", 10, "an empty map")
