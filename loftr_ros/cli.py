@@ -15,6 +15,7 @@ from loftr_ros.errors import LoftrRosError
 
 # subcommand -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("loftr_ros.tools.demo", "the whole product on a synthetic scene: bag, node over DDS, evaluation"),
     "match": ("loftr_ros.tools.match", "match two images and write keypoints, confidences, a drawing"),
     "benchmark-matcher": ("loftr_ros.tools.benchmark_matcher", "pairs per second of ours against kornia"),
     "train": ("loftr_ros.tools.train", "train LoFTR on synthetic pairs with the paper's supervision"),

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from loftr_ros.localization.geometry import skew, so3_exp
+from loftr_ros.transforms import skew, so3_exp, so3_log
 
 
 def _residuals_and_jacobian(
@@ -117,6 +117,4 @@ def reprojection_errors(
 
 def pose_error_vector(T_est: np.ndarray, T_true: np.ndarray) -> np.ndarray:
     """The 6-vector (dp, dtheta) with ``T_est = perturb(T_true)`` in this module's parametrisation."""
-    from loftr_ros.localization.geometry import so3_log
-
     return np.concatenate([T_est[:3, 3] - T_true[:3, 3], so3_log(T_est[:3, :3] @ T_true[:3, :3].T)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from loftr_ros.localization.config import QualityGates
-from loftr_ros.localization.geometry import pose_error
+from loftr_ros.transforms import pose_error
 
 # Reason prefixes, stable so that callers and tests can tell the failures apart.
 TOO_FEW_MATCHES = "too few matches"

@@ -39,9 +39,9 @@ import cv2
 import numpy as np
 
 from loftr_ros.errors import MapError
-from loftr_ros.localization.geometry import interpolate_pose, matrix_to_quaternion, pose_from_tq
 from loftr_ros.localization.store import KeyframeStore
 from loftr_ros.localization.types import CameraIntrinsics, Keyframe
+from loftr_ros.transforms import interpolate_pose, matrix_to_quaternion, pose_from_tq
 
 logger = logging.getLogger("loftr_ros.localization")
 

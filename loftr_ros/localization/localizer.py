@@ -131,6 +131,7 @@ class Localizer:
         if self.store is not None:
             ids, descriptors, has_descriptor, poses = self.store.index_data()
             self.index.build(ids, descriptors if descriptors.shape[1] else None, poses, has_descriptor)
+            self._describe_missing([i for i, has in zip(ids, has_descriptor, strict=True) if not has])
         else:
             for kf in keyframes:
                 self.add_keyframe(kf)
@@ -145,6 +146,17 @@ class Localizer:
         logger.info("localizer ready: %d keyframes, config %s", len(self.index), self.config)
 
     # -- map ------------------------------------------------------------------------------------------
+
+    def _describe_missing(self, keyframe_ids: list[str]) -> None:
+        """Compute and store the descriptors a map was saved without (e.g. imported), once."""
+        if not keyframe_ids or self.store is None:
+            return
+        logger.info("computing %d missing keyframe descriptors of %s", len(keyframe_ids), self.store.path)
+        for keyframe_id in keyframe_ids:
+            keyframe = self.store.get(keyframe_id)
+            descriptor = _numpy(self.describe(keyframe.image))
+            self.store.update(keyframe_id, descriptor=descriptor)
+            self.index.add(keyframe_id, descriptor, keyframe.T_map_camera)
 
     def __len__(self) -> int:
         return len(self.index)

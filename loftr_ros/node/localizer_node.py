@@ -19,14 +19,16 @@ from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseWithCovarianceStamped
 from nav_msgs.msg import Odometry
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
 
 from loftr_ros import conversions
+from loftr_ros.bags import topics
 from loftr_ros.config import LocalizerNodeConfig
 from loftr_ros.errors import ConversionError, LoftrRosError
 from loftr_ros.localization import CameraIntrinsics, Keyframe, LocalizationResult, LocalizationState
@@ -47,10 +49,6 @@ try:  # tf2_ros is part of every ROS 2 distribution, but not of the PyPI wheels
     from tf2_ros import TransformBroadcaster
 except ImportError:
     TransformBroadcaster = None
-
-KEYFRAME_QOS = QoSProfile(
-    depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
-)
 
 
 @dataclass
@@ -114,19 +112,23 @@ class LocalizerNode(Node):
                 self._tf = TransformBroadcaster(self)
 
         image_type = CompressedImage if settings.image_transport == "compressed" else Image
-        image_topic = "image/compressed" if settings.image_transport == "compressed" else "image"
+        image_topic = f"{topics.IMAGE}/compressed" if settings.image_transport == "compressed" else topics.IMAGE
         self.create_subscription(image_type, image_topic, self._on_image, qos_profile_sensor_data)
-        self.create_subscription(CameraInfo, "camera_info", self._on_camera_info, qos_profile_sensor_data)
+        self.create_subscription(CameraInfo, topics.CAMERA_INFO, self._on_camera_info, qos_profile_sensor_data)
         if settings.use_depth:
-            self.create_subscription(Image, "depth", self._on_depth, qos_profile_sensor_data)
+            self.create_subscription(Image, topics.DEPTH, self._on_depth, qos_profile_sensor_data)
         map_group = MutuallyExclusiveCallbackGroup()
-        self.create_subscription(KeyframeMsg, "keyframes", self._on_keyframe, KEYFRAME_QOS, callback_group=map_group)
+        self.create_subscription(
+            KeyframeMsg, topics.KEYFRAMES, self._on_keyframe, topics.KEYFRAME_QOS, callback_group=map_group
+        )
         self.create_subscription(PoseWithCovarianceStamped, "initialpose", self._on_initial_pose, 10)
         self.create_subscription(Odometry, "odom", self._on_odometry, 50)
         self.create_service(SaveMap, "~/save_map", self._save_map, callback_group=map_group)
         self.create_service(Trigger, "~/clear_map", self._clear_map, callback_group=map_group)
         self.create_service(Trigger, "~/add_keyframe", self._add_current_keyframe, callback_group=map_group)
-        self.create_timer(settings.diagnostics_period_s, self._publish_diagnostics)
+        # Wall time: diagnostics keep coming under use_sim_time while no /clock is published yet.
+        steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self.create_timer(settings.diagnostics_period_s, self._publish_diagnostics, clock=steady)
 
         self._worker = threading.Thread(target=self._work, name="loftr_localizer_worker", daemon=True)
         self._worker.start()

@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
-
-from loftr_ros.errors import ConfigError, MapError
+from loftr_ros.baselines import OpenCVMatcher
+from loftr_ros.config import MatcherSettings
+from loftr_ros.errors import MapError
 from loftr_ros.localization.config import LocalizerConfig, QualityGates, RetrievalConfig
-from loftr_ros.localization.geometry import pose_error
 from loftr_ros.localization.io import Trajectory, read_image, stamped_files, tum_keyframes
 from loftr_ros.localization.localizer import Localizer
 from loftr_ros.localization.types import CameraIntrinsics
+from loftr_ros.matchers import create_matcher
+from loftr_ros.transforms import pose_error
 
 logger = logging.getLogger("loftr_ros.tools.tum_keyframe_eval")
 
@@ -31,73 +31,18 @@ DEFAULT_DATA = Path("/work/shared/data/tum_fr3_long_office_household")
 TUM_FR3 = CameraIntrinsics(640, 480, 535.4, 539.2, 320.1, 247.6)  # from the data's README (undistorted)
 
 
-@dataclass
-class _Matches:
-    keypoints0: np.ndarray
-    keypoints1: np.ndarray
-    confidence: np.ndarray
-
-
-class OpenCVMatcher:
-    """SIFT or ORB with Lowe's ratio test, shaped like the LoFTR matcher (extract once, match many)."""
-
-    def __init__(self, kind: str, ratio: float = 0.8, max_features: int = 4000) -> None:
-        if kind not in ("sift", "orb"):
-            raise ConfigError(f"OpenCV matcher must be 'sift' or 'orb', not {kind!r}")
-        self.kind, self.ratio = kind, ratio
-        if kind == "sift":
-            self.detector = cv2.SIFT_create(nfeatures=max_features)
-            self.norm = cv2.NORM_L2
-        else:
-            self.detector = cv2.ORB_create(nfeatures=max_features)
-            self.norm = cv2.NORM_HAMMING
-        self.fingerprint = f"opencv-{kind}-{max_features}"
-
-    def extract(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-        kps, desc = self.detector.detectAndCompute(gray, None)
-        pts = np.array([k.pt for k in kps], np.float32).reshape(-1, 2)  # OpenCV: (0, 0) = pixel centre
-        return pts, desc
-
-    def match(self, query_image: np.ndarray, keyframes: list[Any]) -> list[_Matches]:
-        q_pts, q_desc = self.extract(query_image)
-        matcher = cv2.BFMatcher(self.norm)
-        out = []
-        for k_pts, k_desc in keyframes:
-            good = []
-            if q_desc is not None and k_desc is not None and len(k_desc) >= 2:
-                for pair in matcher.knnMatch(q_desc, k_desc, k=2):
-                    if len(pair) == 2 and pair[0].distance < self.ratio * pair[1].distance:
-                        good.append(pair[0])
-            qi = np.array([m.queryIdx for m in good], int)
-            ki = np.array([m.trainIdx for m in good], int)
-            out.append(_Matches(q_pts[qi].reshape(-1, 2), k_pts[ki].reshape(-1, 2), np.ones(len(good), np.float32)))
-        return out
-
-
-def loftr_matcher(args: argparse.Namespace) -> Any:
-    """Hook for the LoFTR matcher (``loftr_ros.loftr.Matcher``); the lead wires the constructor here."""
-    try:
-        from loftr_ros.loftr import Matcher  # type: ignore[attr-defined]
-    except ImportError as error:
-        raise ConfigError(f"the loftr matcher is not available yet ({error})") from None
-    if args.weights is None:
-        raise ConfigError("matcher 'loftr' needs --weights PATH (a trained checkpoint)")
-    return Matcher.from_checkpoint(args.weights)  # hook: adjust to the model's real constructor
-
-
 def make_matcher(name: str, args: argparse.Namespace) -> Any:
+    settings = MatcherSettings(type=name, weights=str(args.weights or ""), max_side=args.max_side)
     if name in ("sift", "orb"):
         return OpenCVMatcher(name, ratio=args.ratio)
-    if name == "loftr":
-        return loftr_matcher(args)
-    raise ConfigError(f"unknown matcher {name!r}; choose sift, orb or loftr")
+    return create_matcher(settings)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the TUM subset folder")
     parser.add_argument("--matchers", nargs="+", default=["sift", "orb"], help="sift, orb and/or loftr")
-    parser.add_argument("--weights", type=Path, default=None, help="LoFTR checkpoint for matcher 'loftr'")
+    parser.add_argument("--weights", type=Path, default=None, help="LoFTR weights for 'loftr' (default: shipped)")
+    parser.add_argument("--max-side", type=int, default=640, help="LoFTR input's longest side")
     parser.add_argument("--ratio", type=float, default=0.8, help="Lowe ratio for sift/orb")
     parser.add_argument("--max-error-m", type=float, default=0.10, help="success: translation error below this")
     parser.add_argument("--max-error-deg", type=float, default=5.0, help="success: rotation error below this")

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from loftr_ros.localization.geometry import invert, so3_exp
 from loftr_ros.localization.types import CameraIntrinsics, Keyframe
+from loftr_ros.transforms import invert_transform, so3_exp
 
 INTRINSICS = CameraIntrinsics(width=640, height=480, fx=500.0, fy=500.0, cx=319.5, cy=239.5)
 
@@ -35,7 +35,7 @@ def perturb(T: np.ndarray, rng: np.random.Generator, trans: float, rot_deg: floa
 
 def project(T_map_camera: np.ndarray, X: np.ndarray, K: CameraIntrinsics = INTRINSICS) -> tuple[np.ndarray, np.ndarray]:
     """(pixels (N, 2), visible (N,) bool: in front and inside the image)."""
-    Xc = X @ invert(T_map_camera)[:3, :3].T + invert(T_map_camera)[:3, 3]
+    Xc = X @ invert_transform(T_map_camera)[:3, :3].T + invert_transform(T_map_camera)[:3, 3]
     z = Xc[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         uv = np.stack([K.fx * Xc[:, 0] / z + K.cx, K.fy * Xc[:, 1] / z + K.cy], axis=1)

@@ -7,8 +7,8 @@ import numpy as np
 from localization.scene import INTRINSICS, look_at, project, world_points
 from loftr_ros.localization.config import PoseConfig
 from loftr_ros.localization.covariance import pose_error_vector, refine_pose, reprojection_errors
-from loftr_ros.localization.geometry import so3_exp
 from loftr_ros.localization.pose import estimate_absolute_pose
+from loftr_ros.transforms import so3_exp
 
 
 def _setup(n: int = 60):

@@ -16,7 +16,7 @@ from loftr_ros.localization.config import (
     RetrievalConfig,
     StoreConfig,
 )
-from loftr_ros.localization.geometry import so3_exp
+from loftr_ros.transforms import so3_exp
 
 G = QualityGates(
     min_matches=30, min_inliers=20, min_inlier_ratio=0.25, max_rmse_px=2.0, max_jump_m=0.5, max_jump_deg=10

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from loftr_ros.errors import MapError
-from loftr_ros.localization.geometry import pose_error, pose_from_tq
 from loftr_ros.localization.io import (
     Trajectory,
     export_folder,
@@ -20,6 +19,7 @@ from loftr_ros.localization.io import (
 )
 from loftr_ros.localization.store import KeyframeStore
 from loftr_ros.localization.types import CameraIntrinsics, Keyframe
+from loftr_ros.transforms import pose_error, pose_from_tq
 
 TUM = Path("/work/shared/data/tum_fr3_long_office_household")
 TUM_K = CameraIntrinsics(640, 480, 535.4, 539.2, 320.1, 247.6)

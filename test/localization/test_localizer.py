@@ -11,10 +11,10 @@ import pytest
 from localization.scene import INTRINSICS, FakeMatcher, image_for, look_at, make_keyframe, world_points
 from loftr_ros.errors import ConfigError, LocalizationError
 from loftr_ros.localization.config import LocalizerConfig, QualityGates, RetrievalConfig
-from loftr_ros.localization.geometry import pose_error
 from loftr_ros.localization.localizer import Localizer, Matcher
 from loftr_ros.localization.store import KeyframeStore
-from loftr_ros.localization.types import CameraIntrinsics, LocalizationState
+from loftr_ros.localization.types import CameraIntrinsics, Keyframe, LocalizationState
+from loftr_ros.transforms import pose_error
 
 TARGET = np.array([5.0, 5.0, 1.3])  # a corner of the room, so relative poses are well posed
 
@@ -206,3 +206,20 @@ def test_save_clear_and_reconfigure(world: dict, tmp_path: Path) -> None:
     assert localizer.localize(image_for(0), INTRINSICS, 1).state is LocalizationState.NO_KEYFRAMES
     with pytest.raises(LocalizationError, match="no keyframe 'kf0001'"):
         localizer.keyframe("kf0001")
+
+
+def test_a_map_saved_without_descriptors_gets_them_on_open(tmp_path: Path) -> None:
+    from loftr_ros.localization.retrieval import thumbnail_descriptor
+
+    rng = np.random.default_rng(5)
+    intrinsics = CameraIntrinsics(64, 48, 50.0, 50.0, 31.5, 23.5)
+    with KeyframeStore(tmp_path / "map.db") as store:
+        for i in range(4):
+            image = rng.integers(0, 256, (48, 64), dtype=np.uint8)
+            store.add(Keyframe(f"kf{i}", i, "map", image, intrinsics, np.eye(4)))
+    with KeyframeStore(tmp_path / "map.db") as store:
+        localizer = Localizer(store, matcher=None, describe=thumbnail_descriptor)
+        _, _, has_descriptor, _ = store.index_data()
+        assert len(localizer) == 4 and has_descriptor.all()
+        expected = thumbnail_descriptor(store.get("kf2").image)
+        np.testing.assert_allclose(store.info("kf2").descriptor, expected / np.linalg.norm(expected), atol=1e-5)

@@ -7,7 +7,6 @@ import pytest
 
 from localization.scene import INTRINSICS, depth_image, look_at, project, world_points
 from loftr_ros.localization.config import PoseConfig
-from loftr_ros.localization.geometry import invert, pose_error
 from loftr_ros.localization.pose import (
     backproject,
     estimate_absolute_pose,
@@ -17,6 +16,7 @@ from loftr_ros.localization.pose import (
     undistort_points,
 )
 from loftr_ros.localization.types import CameraIntrinsics
+from loftr_ros.transforms import invert_transform, pose_error
 
 
 def _query(rng: np.random.Generator):
@@ -52,7 +52,7 @@ def test_absolute_pose_with_distortion_uses_the_ideal_pinhole() -> None:
     import cv2
 
     distorted = cv2.projectPoints(
-        X.reshape(-1, 1, 3), cv2.Rodrigues(invert(T_true)[:3, :3])[0], invert(T_true)[:3, 3], K.K,
+        X.reshape(-1, 1, 3), cv2.Rodrigues(invert_transform(T_true)[:3, :3])[0], invert_transform(T_true)[:3, 3], K.K,
         np.asarray(K.distortion),
     )[0].reshape(-1, 2)  # fmt: skip
     np.testing.assert_allclose(undistort_points(distorted, K), uv, atol=1e-3)
@@ -94,7 +94,7 @@ def test_relative_pose_and_ray_intersection_give_a_metric_position() -> None:
         uk, vk = project(T_k, X)
         both = vq & vk
         rel = estimate_relative_pose(uk[both], uq[both] + rng.normal(0, 0.3, uq[both].shape), INTRINSICS, INTRINSICS)
-        T_qk_true = invert(T_q) @ T_k
+        T_qk_true = invert_transform(T_q) @ T_k
         dt_dir = np.degrees(
             np.arccos(np.clip(rel.T_query_keyframe[:3, 3] @ T_qk_true[:3, 3] / np.linalg.norm(T_qk_true[:3, 3]), -1, 1))
         )

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from loftr_ros.localization.config import LocalizerConfig, RetrievalConfig
-from loftr_ros.localization.geometry import invert, pose_error, so3_exp
 from loftr_ros.localization.localizer import Localizer
 from loftr_ros.localization.types import Keyframe
+from loftr_ros.transforms import invert_transform, pose_error, so3_exp
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,7 @@ class DepthOracleMatcher:
         out = []
         for key in keyframes:
             k = self.views[key]
-            T = invert(k.T_world_camera)
+            T = invert_transform(k.T_world_camera)
             Xk = Xw @ T[:3, :3].T + T[:3, 3]
             zk = Xk[:, 2]
             with np.errstate(divide="ignore", invalid="ignore"):
