@@ -14,6 +14,9 @@ test: setup
 test-all: setup  # includes the long runs
 	$(PYTHON) -m pytest --run-slow
 
+demo: setup  # the localization demo: synthetic bag and map, the node over DDS with the shipped weights
+	$(PYTHON) -m loftr_ros.cli demo --output out/demo
+
 lint: setup
 	$(VENV)/bin/ruff check loftr_ros test scripts
 
