@@ -41,17 +41,22 @@ def _gray(image: np.ndarray) -> np.ndarray:
 
 
 class OpenCVMatcher:
-    """SIFT (Lowe's ratio test) or ORB (Hamming, ratio test) matching.
+    """SIFT (L2) or ORB (Hamming) matching with Lowe's ratio test and a mutual nearest-neighbour check.
 
-    Confidence is ``1 - ratio`` of the best to second-best descriptor distance, so it orders matches the way
-    LoFTR's confidence does.
+    Confidence is ``1 - ratio`` of the best to second-best descriptor distance (1 without the ratio test),
+    so it orders matches the way LoFTR's confidence does.
     """
 
-    def __init__(self, kind: str = "sift", max_features: int = 4000, ratio: float = 0.8) -> None:
+    def __init__(
+        self, kind: str = "sift", max_features: int = 4000, ratio: float | None = 0.8, cross_check: bool = True
+    ) -> None:
         if kind not in ("sift", "orb"):
             raise ConfigError(f"OpenCV matcher kind must be 'sift' or 'orb', not {kind!r}")
+        if ratio is not None and not 0.0 < ratio <= 1.0:
+            raise ConfigError(f"ratio must be in (0, 1] or None, got {ratio}")
         self.kind = kind
         self.ratio = ratio
+        self.cross_check = cross_check
         if kind == "sift":
             self._detector = cv2.SIFT_create(nfeatures=max_features)
             self._norm = cv2.NORM_L2
@@ -68,18 +73,28 @@ class OpenCVMatcher:
 
     def match_features(self, query: LocalFeatures, keyframe: LocalFeatures) -> FeatureMatches:
         empty = FeatureMatches(np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32), np.zeros(0, np.float32))
-        if query.descriptors is None or keyframe.descriptors is None or len(keyframe.keypoints) < 2:
+        if (
+            query.descriptors is None
+            or keyframe.descriptors is None
+            or min(len(query.keypoints), len(keyframe.keypoints)) < 2
+        ):
             return empty
-        pairs = self._bf.knnMatch(query.descriptors, keyframe.descriptors, k=2)
-        rows = [
-            (m.queryIdx, m.trainIdx, m.distance / max(n.distance, 1e-6))
-            for m, n in (p for p in pairs if len(p) == 2)
-            if m.distance < self.ratio * n.distance
-        ]
+        rows = []
+        for pair in self._bf.knnMatch(query.descriptors, keyframe.descriptors, k=2):
+            if not pair:
+                continue
+            best = pair[0]
+            if self.ratio is None:
+                rows.append((best.queryIdx, best.trainIdx, 1.0))
+            elif len(pair) == 2 and best.distance < self.ratio * pair[1].distance:
+                rows.append((best.queryIdx, best.trainIdx, 1.0 - best.distance / max(pair[1].distance, 1e-12)))
+        if self.cross_check and rows:
+            backward = {m.queryIdx: m.trainIdx for m in self._bf.match(keyframe.descriptors, query.descriptors)}
+            rows = [r for r in rows if backward.get(r[1]) == r[0]]
         if not rows:
             return empty
-        q_idx, k_idx, ratio = (np.array(c) for c in zip(*rows, strict=True))
-        return FeatureMatches(query.keypoints[q_idx], keyframe.keypoints[k_idx], (1.0 - ratio).astype(np.float32))
+        q_idx, k_idx, score = (np.array(c) for c in zip(*rows, strict=True))
+        return FeatureMatches(query.keypoints[q_idx], keyframe.keypoints[k_idx], score.astype(np.float32))
 
     def match(self, query_image: np.ndarray, keyframes: Sequence[LocalFeatures]) -> list[FeatureMatches]:
         query = self.extract(query_image)

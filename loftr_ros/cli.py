@@ -24,6 +24,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loftr_ros.tools.tum_keyframe_eval",
         "localize TUM 1 Hz frames against one RGB-D keyframe; count those within 10 cm and 5 degrees",
     ),
+    "evaluate-pairs": (
+        "loftr_ros.tools.evaluate_pairs",
+        "relative-pose AUC@5/10/20 of LoFTR, SIFT and ORB on synthetic, Middlebury and TUM pairs",
+    ),
     "params-yaml": ("loftr_ros.tools.params_yaml", "print the node's parameter file with every default"),
     "make-bag": ("loftr_ros.tools.make_bag", "write a synthetic sequence as a bag (and a map)"),
     "import-tum": ("loftr_ros.tools.import_tum", "turn a TUM RGB-D folder into a bag (and a map)"),

@@ -2,20 +2,55 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from loftr_ros.baselines import OpenCVMatcher
 from loftr_ros.config import MatcherSettings
+from loftr_ros.localization.retrieval import gem_descriptor
+
+
+class LoFTRLocalizationMatcher:
+    """LoFTR for the localizer: retrieval descriptors from the query's own coarse features.
+
+    The localizer describes a query, then matches it; the features computed for the descriptor are kept
+    for that match, so a query costs one backbone pass, not two.
+    """
+
+    def __init__(self, matcher: Any) -> None:
+        self.matcher = matcher
+        self._described: tuple[np.ndarray, Any] | None = None
+
+    def extract(self, image: np.ndarray) -> Any:
+        return self.matcher.extract(image)
+
+    def describe(self, image: np.ndarray) -> np.ndarray:
+        """GeM-pooled, L2-normalised coarse LoFTR features of ``image``, (C,) float32."""
+        features = self.matcher.extract(image)
+        self._described = (image, features)
+        if features.blank:
+            return np.zeros(self.matcher.model.config.coarse.d_model, np.float32)
+        return gem_descriptor(features.coarse[0])
+
+    def match(self, query_image: np.ndarray, keyframes: Sequence[Any]) -> list[Any]:
+        described, self._described = self._described, None
+        query = described[1] if described is not None and described[0] is query_image else query_image
+        return self.matcher.match(query, keyframes)
 
 
 def create_matcher(settings: MatcherSettings) -> Any:
-    """A matcher with ``extract(image)`` and ``match(query, features)``, as the localizer expects."""
+    """A matcher with ``extract(image)``, ``match(query, features)`` (and ``describe``), as the localizer expects."""
     settings.validate()
     if settings.type in ("sift", "orb"):
         return OpenCVMatcher(settings.type)
     from loftr_ros.loftr import Matcher  # torch is imported only when LoFTR is used
 
-    return Matcher(
-        weights=settings.weights or None, device=settings.device, precision=settings.precision,
+    matcher = Matcher(
+        weights=settings.weights or "default",
+        device=settings.device,
+        precision=settings.precision,
         max_side=settings.max_side,
-    )  # fmt: skip
+    )
+    return LoFTRLocalizationMatcher(matcher)

@@ -127,9 +127,7 @@ def pose_error_deg(T_0to1: np.ndarray, estimate: RelativePose | None, ignore_gt_
     )
 
 
-def pose_auc(
-    errors: Sequence[float] | np.ndarray, thresholds: Sequence[float] = AUC_THRESHOLDS
-) -> dict[str, float]:
+def pose_auc(errors: Sequence[float] | np.ndarray, thresholds: Sequence[float] = AUC_THRESHOLDS) -> dict[str, float]:
     """Area under the recall-vs-error curve up to each threshold, normalised to [0, 1] (SuperGlue/LoFTR).
 
     Failed pairs count with an infinite error. Returns ``{"auc@5": ..., "auc@10": ..., "auc@20": ...}``.
@@ -227,80 +225,3 @@ def evaluate_pair(
         num_inliers=0 if estimate is None else estimate.num_inliers,
         precision=precision,
     )
-
-
-def match_opencv(
-    image0: np.ndarray,
-    image1: np.ndarray,
-    method: str = "sift",
-    *,
-    max_features: int = 4000,
-    ratio: float | None = 0.8,
-    cross_check: bool = True,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A classical baseline matcher: SIFT or ORB features, Lowe's ratio test and/or mutual check.
-
-    Args:
-        image0, image1: (H, W) or (H, W, 3) uint8 (RGB).
-        method: 'sift' (L2 descriptors) or 'orb' (binary, Hamming distance).
-        max_features: keypoints detected per image at most.
-        ratio: Lowe's ratio test threshold (best / second-best distance); None disables it.
-        cross_check: keep only mutual nearest neighbours.
-
-    Returns:
-        kpts0 (N, 2), kpts1 (N, 2) float32 pixels; scores (N,) float32 in (0, 1], higher is better
-        (1 - distance ratio, or 1 without the ratio test).
-    """
-    import cv2
-
-    if method not in ("sift", "orb"):
-        msg = f"method must be 'sift' or 'orb', got {method!r}"
-        raise ConfigError(msg)
-    if ratio is not None and not 0.0 < ratio <= 1.0:
-        msg = f"ratio must be in (0, 1] or None, got {ratio}"
-        raise ConfigError(msg)
-
-    def gray(image: np.ndarray) -> np.ndarray:
-        image = np.asarray(image)
-        return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 else image
-
-    if method == "sift":
-        detector = cv2.SIFT_create(nfeatures=max_features)
-        norm = cv2.NORM_L2
-    else:
-        detector = cv2.ORB_create(nfeatures=max_features)
-        norm = cv2.NORM_HAMMING
-    kp0, desc0 = detector.detectAndCompute(gray(image0), None)
-    kp1, desc1 = detector.detectAndCompute(gray(image1), None)
-    empty = (np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32), np.zeros(0, np.float32))
-    if desc0 is None or desc1 is None or len(kp0) < 2 or len(kp1) < 2:
-        return empty
-    matcher = cv2.BFMatcher(norm, crossCheck=False)
-    knn = matcher.knnMatch(desc0, desc1, k=2)
-    best1 = np.full(len(kp0), -1)
-    score = np.zeros(len(kp0), np.float32)
-    for pair in knn:
-        if not pair:
-            continue
-        m = pair[0]
-        if ratio is not None:
-            if len(pair) < 2 or m.distance >= ratio * pair[1].distance:
-                continue
-            score[m.queryIdx] = 1.0 - m.distance / max(pair[1].distance, 1e-12)
-        else:
-            score[m.queryIdx] = 1.0
-        best1[m.queryIdx] = m.trainIdx
-    if cross_check:
-        back = matcher.match(desc1, desc0)
-        best0 = np.full(len(kp1), -1)
-        for m in back:
-            best0[m.queryIdx] = m.trainIdx
-        mutual = best1 >= 0
-        mutual[mutual] = best0[best1[mutual]] == np.nonzero(mutual)[0]
-        best1 = np.where(mutual, best1, -1)
-    idx0 = np.nonzero(best1 >= 0)[0]
-    if idx0.size == 0:
-        return empty
-    pts0 = np.array([kp0[i].pt for i in idx0], np.float32)
-    pts1 = np.array([kp1[best1[i]].pt for i in idx0], np.float32)
-    return pts0, pts1, score[idx0]

@@ -8,13 +8,13 @@ import cv2
 import numpy as np
 import pytest
 
+from loftr_ros.baselines import OpenCVMatcher
 from loftr_ros.errors import ConfigError
 from loftr_ros.synthetic import HomographyConfig, PairConfig, SceneConfig, sample_homography_pair, sample_pair
 from loftr_ros.training.evaluation import (
     RelativePose,
     estimate_relative_pose,
     evaluate_pair,
-    match_opencv,
     pose_auc,
     pose_error_deg,
     rotation_error_deg,
@@ -97,7 +97,8 @@ def test_symmetric_epipolar_distance_is_zero_for_true_matches() -> None:
 def test_sift_baseline_recovers_the_pose_of_a_synthetic_pair() -> None:
     config = PairConfig(occluder_prob=0.0, nuisances=False)
     pair = sample_pair(7, config, SceneConfig(tile_size=256))
-    k0, k1, scores = match_opencv(pair.view0.image, pair.view1.image, "sift")
+    m = OpenCVMatcher("sift").match_pair(pair.view0.image, pair.view1.image)
+    k0, k1, scores = m.keypoints0, m.keypoints1, m.confidence
     assert len(k0) >= 20 and k0.dtype == np.float32 and np.all((scores > 0) & (scores <= 1))
     result = evaluate_pair(k0, k1, pair.view0.intrinsics.K, pair.view1.intrinsics.K, pair.T_0to1)
     assert result.pose_error < 5.0
@@ -106,7 +107,8 @@ def test_sift_baseline_recovers_the_pose_of_a_synthetic_pair() -> None:
 
 def test_orb_baseline_matches_agree_with_the_homography() -> None:
     pair = sample_homography_pair(1, HomographyConfig(nuisances=False, rotation=0.2, perspective=0.05))
-    k0, k1, _ = match_opencv(pair.view0.image, pair.view1.image, "orb", ratio=None)
+    m = OpenCVMatcher("orb", ratio=None).match_pair(pair.view0.image, pair.view1.image)
+    k0, k1 = m.keypoints0, m.keypoints1
     assert len(k0) >= 20
     projected = cv2.perspectiveTransform(k0[None].astype(np.float64), pair.H_0to1)[0]
     assert np.mean(np.linalg.norm(projected - k1, axis=1) < 3.0) > 0.7
@@ -115,8 +117,9 @@ def test_orb_baseline_matches_agree_with_the_homography() -> None:
 def test_unknown_matcher_is_rejected() -> None:
     image = np.zeros((32, 32), np.uint8)
     with pytest.raises(ConfigError, match="'sift' or 'orb'"):
-        match_opencv(image, image, "surf")
-    k0, _, s = match_opencv(image, image, "sift")  # a blank image has no features: no matches
+        OpenCVMatcher("surf")
+    m = OpenCVMatcher("sift").match_pair(image, image)  # a blank image has no features: no matches
+    k0, s = m.keypoints0, m.confidence
     assert k0.shape == (0, 2) and s.shape == (0,)
 
 
@@ -127,6 +130,7 @@ def test_homography_pairs_use_the_pixel_centre_convention() -> None:
     or more.
     """
     pair = sample_homography_pair(1, HomographyConfig(nuisances=False, rotation=0.2, perspective=0.05))
-    k0, k1, _ = match_opencv(pair.view0.image, pair.view1.image, "sift")
+    m = OpenCVMatcher("sift").match_pair(pair.view0.image, pair.view1.image)
+    k0, k1 = m.keypoints0, m.keypoints1
     projected = cv2.perspectiveTransform(k0[None].astype(np.float64), pair.H_0to1)[0]
     assert np.median(np.linalg.norm(projected - k1, axis=1)) < 0.3
