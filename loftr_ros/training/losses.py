@@ -71,9 +71,7 @@ def coarse_focal_loss(
     if match_type not in ("dual_softmax", "sinkhorn"):
         msg = f"match_type must be 'dual_softmax' or 'sinkhorn', got {match_type!r}"
         raise ConfigError(msg)
-    pos_mask, neg_mask, weight, c_pos_w, c_neg_w = _masks_with_fallback(
-        conf_gt, weight, pos_weight, neg_weight
-    )
+    pos_mask, neg_mask, weight, c_pos_w, c_neg_w = _masks_with_fallback(conf_gt, weight, pos_weight, neg_weight)
     conf = conf.float().clamp(_EPS, 1.0 - _EPS)  # fp32 even under autocast: 1 - 1e-6 is 1 in bf16
     if sparse_spvs:
         sinkhorn = match_type == "sinkhorn"
@@ -110,9 +108,7 @@ def coarse_cross_entropy_loss(
     weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Binary cross entropy of a (B, L0, L1) confidence matrix, dense (official ``'cross_entropy'``)."""
-    pos_mask, neg_mask, weight, c_pos_w, c_neg_w = _masks_with_fallback(
-        conf_gt, weight, pos_weight, neg_weight
-    )
+    pos_mask, neg_mask, weight, c_pos_w, c_neg_w = _masks_with_fallback(conf_gt, weight, pos_weight, neg_weight)
     conf = conf.float().clamp(_EPS, 1.0 - _EPS)  # fp32 even under autocast: 1 - 1e-6 is 1 in bf16
     loss_pos = -torch.log(conf[pos_mask])
     loss_neg = -torch.log(1 - conf[neg_mask])

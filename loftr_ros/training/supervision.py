@@ -54,9 +54,7 @@ class SupervisionConfig:
             raise ConfigError(msg)
 
 
-def coarse_grid(
-    h_c: int, w_c: int, scale: int, batch: int, device: torch.device | None = None
-) -> torch.Tensor:
+def coarse_grid(h_c: int, w_c: int, scale: int, batch: int, device: torch.device | None = None) -> torch.Tensor:
     """(batch, h_c * w_c, 2) image pixels (x, y) of the coarse cells, row-major: index = r * w_c + c."""
     ys, xs = torch.meshgrid(
         torch.arange(h_c, device=device, dtype=torch.float32),
@@ -161,9 +159,7 @@ def compute_supervision_coarse(data: dict, config: SupervisionConfig | None = No
     if bool((~homography).any()):
         thr = config.depth_consistency_thr
         T_1to0 = data["T_1to0"] if "T_1to0" in data else torch.linalg.inv(data["T_0to1"])
-        v0, p0 = warp_points_depth(
-            grid0, data["depth0"], data["depth1"], data["T_0to1"], data["K0"], data["K1"], thr
-        )
+        v0, p0 = warp_points_depth(grid0, data["depth0"], data["depth1"], data["T_0to1"], data["K0"], data["K1"], thr)
         v1, p1 = warp_points_depth(grid1, data["depth1"], data["depth0"], T_1to0, data["K1"], data["K0"], thr)
         sel = ~homography
         valid0[sel], w_pt0[sel], valid1[sel], w_pt1[sel] = v0[sel], p0[sel], v1[sel], p1[sel]

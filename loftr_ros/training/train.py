@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from loftr_ros.errors import CheckpointError, ConfigError
 from loftr_ros.loftr.config import (
@@ -32,7 +32,7 @@ from loftr_ros.loftr.config import (
     get_config,
 )
 from loftr_ros.loftr.model import LoFTR
-from loftr_ros.loftr.weights import save_weights
+from loftr_ros.loftr.weights import build_model, save_weights
 from loftr_ros.synthetic.pairs import HomographyConfig, PairConfig
 from loftr_ros.synthetic.scene import SceneConfig
 from loftr_ros.training.dataset import SyntheticDatasetConfig, SyntheticPairDataset
@@ -69,7 +69,7 @@ def model_config(name: str) -> LoFTRConfig:
 class TrainConfig:
     """One training run; presets below, every option overridable from the command line."""
 
-    model: str = "small"  # model preset: 'small' (CPU), or the model's presets ('default' = published size)
+    model: str = "small"  # model preset: 'small' (CPU), the model's ('default': published size), or 'finetune'
     steps: int = 3000  # optimiser steps
     batch_size: int = 2  # pairs per step
     lr: float = 4e-4  # AdamW peak learning rate (official: 6e-3 at batch 64, scaled down)
@@ -101,7 +101,8 @@ class TrainConfig:
             "bf16",
         ):
             raise ConfigError("device must be auto/cpu/cuda and precision auto/fp32/fp16/bf16")
-        model_config(self.model)  # raises for an unknown preset
+        if self.model != "finetune":  # fine-tuning takes the model of its starting weights
+            model_config(self.model)  # raises for an unknown preset
 
 
 TRAIN_PRESETS: dict[str, TrainConfig] = {
@@ -202,8 +203,20 @@ def _load_checkpoint(path: Path, model: LoFTR, optimizer: torch.optim.Optimizer)
         raise CheckpointError(msg) from None
 
 
-def train(config: TrainConfig, run_dir: Path, resume: bool = True) -> Path:
-    """Train (or resume) a run in ``run_dir``; returns the exported safetensors weights."""
+def train(
+    config: TrainConfig,
+    run_dir: Path,
+    resume: bool = True,
+    dataset: Dataset | None = None,
+    init_weights: str | Path | None = None,
+) -> Path:
+    """Train (or resume) a run in ``run_dir``; returns the exported safetensors weights.
+
+    Args:
+        dataset: items in the official LoFTR dict layout; default: synthetic pairs of ``config``.
+        init_weights: start from these weights (their own config) instead of ``config.model`` at random:
+            fine-tuning.
+    """
     config.validate()
     run_dir.mkdir(parents=True, exist_ok=True)
     config_file = run_dir / "train_config.json"
@@ -220,8 +233,12 @@ def train(config: TrainConfig, run_dir: Path, resume: bool = True) -> Path:
         "cuda" if config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available()) else "cpu"
     )
     use_autocast, autocast_dtype = _autocast(config, device)
-    loftr_config = model_config(config.model)
-    model = LoFTR(loftr_config).to(device).train()
+    if init_weights is not None:
+        model = build_model(init_weights).to(device).train()
+        loftr_config = model.config
+    else:
+        loftr_config = model_config(config.model)
+        model = LoFTR(loftr_config).to(device).train()
     loss_fn = LoFTRLoss({"match_type": loftr_config.match_coarse.match_type})
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scaler = torch.amp.GradScaler("cuda", enabled=use_autocast and autocast_dtype == torch.float16)
@@ -233,8 +250,8 @@ def train(config: TrainConfig, run_dir: Path, resume: bool = True) -> Path:
     logger.info("training %s: %s on %s, %.2fM parameters", run_dir, config, device,
                 sum(p.numel() for p in model.parameters()) / 1e6)  # fmt: skip
 
-    dataset = SyntheticPairDataset(dataset_config(config))
-    indices = list(range(start * config.batch_size, config.steps * config.batch_size))
+    dataset = dataset if dataset is not None else SyntheticPairDataset(dataset_config(config))
+    indices = [i % len(dataset) for i in range(start * config.batch_size, config.steps * config.batch_size)]
     loader = DataLoader(
         torch.utils.data.Subset(dataset, indices), batch_size=config.batch_size, shuffle=False,
         num_workers=config.workers, collate_fn=_collate, persistent_workers=False,

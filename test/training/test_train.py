@@ -39,3 +39,25 @@ def test_training_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     assert any(not torch.equal(before[k], after[k]) for k in before)
     with pytest.raises(ConfigError, match="another configuration"):
         train(dataclasses.replace(SMOKE, lr=1.0), tmp_path / "second")
+
+
+def test_finetune_on_a_keyframe_map(tmp_path: Path) -> None:
+    from loftr_ros.bags.sources import write_map
+    from loftr_ros.localization.types import Keyframe
+    from loftr_ros.synthetic.pairs import PairConfig, make_sequence
+    from loftr_ros.training.map_pairs import MapPairDataset, MapPairsConfig
+
+    sequence = make_sequence(2, n_frames=8, keyframe_every=1, config=PairConfig(width=160, height=120, nuisances=False))
+    keyframes = [
+        Keyframe(f"kf{i}", i, "map", v.image, v.intrinsics, v.T_world_camera, v.depth)
+        for i, v in enumerate(sequence.keyframes)
+    ]
+    write_map(keyframes, tmp_path / "map.db")
+    pairs = MapPairDataset(tmp_path / "map.db", MapPairsConfig(width=320, height=240, max_distance_m=5.0))
+    item = pairs[0]
+    assert item["image0"].shape == (1, 240, 320) and float(item["depth0"].max()) > 0
+    start = train(SMOKE, tmp_path / "scratch")
+    tuned = train(dataclasses.replace(SMOKE, model="finetune"), tmp_path / "tuned", dataset=pairs, init_weights=start)
+    rows = list(csv.DictReader((tmp_path / "tuned" / "log.csv").open()))
+    assert len(rows) == 2 and all(int(r["num_gt_matches"]) > 0 for r in rows)
+    assert load_weights(tuned)[1] == load_weights(start)[1]  # same architecture as the starting weights
