@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "relative-pose AUC@5/10/20 of LoFTR, SIFT and ORB on synthetic, Middlebury and TUM pairs",
     ),
     "finetune": ("loftr_ros.tools.finetune", "continue training LoFTR on your own keyframe map (RGB-D, posed)"),
+    "benchmark-node": ("loftr_ros.tools.benchmark_node", "the node under a 30 Hz stream: rate, drops, latency"),
     "params-yaml": ("loftr_ros.tools.params_yaml", "print the node's parameter file with every default"),
     "make-bag": ("loftr_ros.tools.make_bag", "write a synthetic sequence as a bag (and a map)"),
     "import-tum": ("loftr_ros.tools.import_tum", "turn a TUM RGB-D folder into a bag (and a map)"),

@@ -60,6 +60,8 @@ class Frame:
     image: np.ndarray
     intrinsics: CameraIntrinsics
     depth: np.ndarray | None = None
+    convert_s: float = 0.0  # time spent decoding the messages
+    enqueued_at: float = 0.0  # time.perf_counter() when it entered the one-slot buffer
 
 
 @dataclass
@@ -168,6 +170,7 @@ class LocalizerNode(Node):
             self._depth_pairer.add_info(conversions.stamp_to_ns(msg.header.stamp), depth)
 
     def _enqueue(self, msg: Image | CompressedImage, info: CameraInfo) -> None:
+        convert_started = time.perf_counter()
         stamp_ns = conversions.stamp_to_ns(msg.header.stamp)
         try:
             image = conversions.image_for_matching(msg)
@@ -188,7 +191,8 @@ class LocalizerNode(Node):
         if self.parameters.config.node.use_depth:
             with self._sync_lock:
                 depth = self._depth_pairer.nearest_info(stamp_ns)
-        dropped = self._slot.put(Frame(msg.header, stamp_ns, image, intrinsics, depth))
+        now = time.perf_counter()
+        dropped = self._slot.put(Frame(msg.header, stamp_ns, image, intrinsics, depth, now - convert_started, now))
         if dropped is not None:
             self.stats.count("dropped")
 
@@ -272,6 +276,8 @@ class LocalizerNode(Node):
                     result = self.localizer.localize(
                         frame.image, frame.intrinsics, frame.stamp_ns, prior=self._current_prior(frame.stamp_ns)
                     )
+                # the node's own stages first, so a status tells where all the time of a frame went
+                result.timings = {"convert": frame.convert_s, "queue": started - frame.enqueued_at, **result.timings}
                 self._publish(frame, result)
             except LoftrRosError as error:
                 self._reject("frame", error)
