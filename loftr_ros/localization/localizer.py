@@ -148,14 +148,15 @@ class Localizer:
     # -- map ------------------------------------------------------------------------------------------
 
     def _describe_missing(self, keyframe_ids: list[str]) -> None:
-        """Compute and store the descriptors a map was saved without (e.g. imported), once."""
+        """Compute the descriptors a map was saved without (e.g. imported); stored unless it is read-only."""
         if not keyframe_ids or self.store is None:
             return
         logger.info("computing %d missing keyframe descriptors of %s", len(keyframe_ids), self.store.path)
         for keyframe_id in keyframe_ids:
             keyframe = self.store.get(keyframe_id)
             descriptor = _numpy(self.describe(keyframe.image))
-            self.store.update(keyframe_id, descriptor=descriptor)
+            if not self.store.readonly:
+                self.store.update(keyframe_id, descriptor=descriptor)
             self.index.add(keyframe_id, descriptor, keyframe.T_map_camera)
 
     def __len__(self) -> int:

@@ -397,8 +397,9 @@ class LocalizerNode(Node):
         self._pairer.tolerance_ns = self._depth_pairer.tolerance_ns = tolerance_ns
 
     def destroy_node(self) -> None:
-        self._slot.close()
-        if self.store is not None:
+        if hasattr(self, "_slot"):  # not when the constructor failed (e.g. weights not found)
+            self._slot.close()
+        if getattr(self, "store", None) is not None:
             self.store.close()
         super().destroy_node()
 

@@ -4,7 +4,7 @@
    its keyframe map.
 2. Starts the loftr_localizer node as its own process (``--params-file config/loftr_localizer.yaml``,
    the map, sim time, the shipped weights), as the launch file does.
-3. Replays the bag's camera stream over DDS with /clock, at its recorded timing.
+3. Replays the bag's camera stream over DDS with /clock at its recorded timing (``loftr-ros replay``).
 4. Records the node's ``~/pose`` and ``~/status`` into a second bag.
 5. Scores the recorded poses against the ground truth: prints the table, writes CSV, JSON and plots.
 """
@@ -145,8 +145,6 @@ def run(args: argparse.Namespace) -> int:
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
-    from loftr_ros.bags.reader import BagReader
-    from loftr_ros.bags.replay import BagPlayer, ReplayOptions
     from loftr_ros.bags.sources import synthetic_bag
     from loftr_ros.evaluation.plots import plot_errors, plot_trajectory
     from loftr_ros.evaluation.report import format_summary, summarize, write_csv, write_json
@@ -180,18 +178,18 @@ def run(args: argparse.Namespace) -> int:
                 raise LoftrRosError(f"the node did not start (see {log_path}):\n{log_path.read_text()[-2000:]}")
             time.sleep(0.2)
         print(f"[demo] node up with {recorder.keyframes_in_node} keyframes ({time.monotonic() - started:.1f} s)")
-        player_node = rclpy.create_node("loftr_ros_demo_player")
-        with BagReader(bag) as reader:
-            options = ReplayOptions(topics=(topics.IMAGE_TOPIC, topics.CAMERA_INFO_TOPIC), wait_for_subscribers_s=10.0)
-            stats = BagPlayer(player_node, reader, options).play()
-        print(f"[demo] replayed {bag} over DDS with /clock: {stats}")
+        # `loftr-ros replay`, as a user would run it (what `ros2 bag play --clock` does)
+        replay = [sys.executable, "-m", "loftr_ros.cli", "replay", str(bag), "--topics", topics.IMAGE_TOPIC,
+                  topics.CAMERA_INFO_TOPIC, "--wait-for-subscribers", "10"]  # fmt: skip
+        print(f"[demo] {' '.join(replay[2:])}")
+        if subprocess.run(replay, timeout=args.timeout, check=False).returncode != 0:
+            raise LoftrRosError(f"replaying {bag} failed")
         quiet_since = time.monotonic()
         seen = len(recorder.statuses)
         while time.monotonic() - quiet_since < 5.0 and time.monotonic() < deadline:  # let the node drain
             time.sleep(0.2)
             if len(recorder.statuses) != seen:
                 seen, quiet_since = len(recorder.statuses), time.monotonic()
-        player_node.destroy_node()
     finally:
         node_process.terminate()
         try:

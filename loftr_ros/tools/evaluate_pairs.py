@@ -18,12 +18,13 @@ import numpy as np
 
 from loftr_ros.baselines import OpenCVMatcher
 from loftr_ros.localization.io import Trajectory, read_image, stamped_files
+from loftr_ros.tools import SHARED_TUM_FOLDER
 from loftr_ros.training.evaluation import evaluate_pair, pose_auc
 from loftr_ros.transforms import invert_transform
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TUM = Path(__file__).resolve().parents[3] / "shared" / "data" / "tum_fr3_long_office_household"
+DEFAULT_TUM = SHARED_TUM_FOLDER
 TUM_K = np.array([[535.4, 0.0, 320.1], [0.0, 539.2, 247.6], [0.0, 0.0, 1.0]])
 HELD_OUT_SEED = 1_000_000  # synthetic pairs from here on are never drawn in training (seeds 0.. steps*batch)
 

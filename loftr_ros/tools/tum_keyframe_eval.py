@@ -23,11 +23,12 @@ from loftr_ros.localization.io import Trajectory, read_image, stamped_files, tum
 from loftr_ros.localization.localizer import Localizer
 from loftr_ros.localization.types import CameraIntrinsics
 from loftr_ros.matchers import create_matcher
+from loftr_ros.tools import SHARED_TUM_FOLDER
 from loftr_ros.transforms import pose_error
 
 logger = logging.getLogger("loftr_ros.tools.tum_keyframe_eval")
 
-DEFAULT_DATA = Path("/work/shared/data/tum_fr3_long_office_household")
+DEFAULT_DATA = SHARED_TUM_FOLDER
 TUM_FR3 = CameraIntrinsics(640, 480, 535.4, 539.2, 320.1, 247.6)  # from the data's README (undistorted)
 
 

@@ -13,8 +13,9 @@ from loftr_ros.bags.sources import TUM_FR3_INTRINSICS, tum_bag
 from loftr_ros.errors import BagError
 from loftr_ros.localization.io import Trajectory, read_depth, read_image, stamped_files
 from loftr_ros.localization.store import KeyframeStore
+from loftr_ros.tools import SHARED_TUM_FOLDER
 
-TUM = Path("/work/shared/data/tum_fr3_long_office_household")
+TUM = SHARED_TUM_FOLDER
 needs_tum = pytest.mark.skipif(not (TUM / "groundtruth.txt").exists(), reason=f"TUM data not found at {TUM}")
 
 

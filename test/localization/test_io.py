@@ -19,9 +19,10 @@ from loftr_ros.localization.io import (
 )
 from loftr_ros.localization.store import KeyframeStore
 from loftr_ros.localization.types import CameraIntrinsics, Keyframe
+from loftr_ros.tools import SHARED_TUM_FOLDER
 from loftr_ros.transforms import pose_error, pose_from_tq
 
-TUM = Path("/work/shared/data/tum_fr3_long_office_household")
+TUM = SHARED_TUM_FOLDER
 TUM_K = CameraIntrinsics(640, 480, 535.4, 539.2, 320.1, 247.6)
 
 
@@ -41,7 +42,7 @@ def test_trajectory_interpolates_and_never_extrapolates(tmp_path: Path) -> None:
     assert traj.at(1_500_000_000, max_gap_ns=10) is None
 
 
-@pytest.mark.skipif(not TUM.exists(), reason="the TUM subset is not in /work/shared/data")
+@pytest.mark.skipif(not TUM.exists(), reason="the TUM subset is not in ../shared/data")
 def test_import_tum_rgbd(tmp_path: Path) -> None:
     with KeyframeStore(tmp_path / "map.db") as store:
         count = import_tum(store, TUM / "rgbd/rgb", TUM / "groundtruth.txt", TUM_K, TUM / "rgbd/depth")

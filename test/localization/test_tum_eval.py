@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import re
-from pathlib import Path
 
 import pytest
 
 from loftr_ros.errors import ConfigError
-from loftr_ros.tools import tum_keyframe_eval
+from loftr_ros.tools import SHARED_TUM_FOLDER, tum_keyframe_eval
 
-DATA = Path("/work/shared/data/tum_fr3_long_office_household")
+DATA = SHARED_TUM_FOLDER
 
 
 def _args(*argv: str) -> argparse.Namespace:
@@ -20,7 +19,7 @@ def _args(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-@pytest.mark.skipif(not DATA.exists(), reason="the TUM subset is not in /work/shared/data")
+@pytest.mark.skipif(not DATA.exists(), reason="the TUM subset is not in ../shared/data")
 def test_orb_localizes_the_nearby_queries(capsys: pytest.CaptureFixture[str]) -> None:
     assert tum_keyframe_eval.run(_args("--matchers", "orb")) == 0
     out = capsys.readouterr().out

@@ -8,8 +8,9 @@ import pytest
 
 from loftr_ros import cli
 from loftr_ros.bags import BagReader, topics
+from loftr_ros.tools import SHARED_TUM_FOLDER
 
-TUM = Path("/work/shared/data/tum_fr3_long_office_household")
+TUM = SHARED_TUM_FOLDER
 
 
 @pytest.mark.parametrize(
