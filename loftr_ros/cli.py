@@ -13,34 +13,32 @@ import sys
 
 from loftr_ros.errors import LoftrRosError
 
-# subcommand -> (module, one-line help)
+# subcommand -> (module, one-line help), in the order a team meets them
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("loftr_ros.tools.demo", "the whole product on a synthetic scene: bag, node over DDS, evaluation"),
     "match": ("loftr_ros.tools.match", "match two images and write keypoints, confidences, a drawing"),
-    "benchmark-matcher": ("loftr_ros.tools.benchmark_matcher", "pairs per second of ours against kornia"),
-    "train": ("loftr_ros.tools.train", "train LoFTR on synthetic pairs with the paper's supervision"),
-    "benchmark-retrieval": ("loftr_ros.tools.benchmark_retrieval", "top-k retrieval time over a large map"),
-    "tum-keyframe-eval": (
-        "loftr_ros.tools.tum_keyframe_eval",
-        "localize TUM 1 Hz frames against one RGB-D keyframe; count those within 10 cm and 5 degrees",
-    ),
-    "evaluate-pairs": (
-        "loftr_ros.tools.evaluate_pairs",
-        "relative-pose AUC@5/10/20 of LoFTR, SIFT and ORB on synthetic, Middlebury and TUM pairs",
-    ),
-    "finetune": ("loftr_ros.tools.finetune", "continue training LoFTR on your own keyframe map (RGB-D, posed)"),
-    "benchmark-node": ("loftr_ros.tools.benchmark_node", "the node under a 30 Hz stream: rate, drops, latency"),
-    "params-yaml": ("loftr_ros.tools.params_yaml", "print the node's parameter file with every default"),
-    "make-bag": ("loftr_ros.tools.make_bag", "write a synthetic sequence as a bag (and a map)"),
     "import-tum": ("loftr_ros.tools.import_tum", "turn a TUM RGB-D folder into a bag (and a map)"),
+    "make-bag": ("loftr_ros.tools.make_bag", "write a synthetic sequence as a bag (and a map)"),
     "replay": ("loftr_ros.tools.replay", "play a bag over DDS at its recorded timing, with /clock"),
     "evaluate": ("loftr_ros.tools.evaluate", "localize a bag's images offline; metrics, CSV, JSON and plots"),
+    "evaluate-pairs": ("loftr_ros.tools.evaluate_pairs", "relative-pose AUC of LoFTR, SIFT, ORB on image pairs"),
+    "tum-keyframe-eval": ("loftr_ros.tools.tum_keyframe_eval", "TUM 1 Hz frames against one RGB-D keyframe"),
+    "train": ("loftr_ros.tools.train", "train LoFTR on synthetic pairs with the paper's supervision"),
+    "finetune": ("loftr_ros.tools.finetune", "continue training LoFTR on your own keyframe map (RGB-D, posed)"),
+    "benchmark-matcher": ("loftr_ros.tools.benchmark_matcher", "pairs per second of ours against kornia"),
+    "benchmark-retrieval": ("loftr_ros.tools.benchmark_retrieval", "top-k retrieval time over a large map"),
+    "benchmark-node": ("loftr_ros.tools.benchmark_node", "the node under a 30 Hz stream: rate, drops, latency"),
+    "params-yaml": ("loftr_ros.tools.params_yaml", "print the node's parameter file with every default"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser: only for ``--help`` and usage errors; each tool parses its own arguments."""
-    parser = argparse.ArgumentParser(prog="loftr-ros", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="loftr-ros",
+        description="loftr_ros tools: the demo, matching, bags, evaluation, training and benchmarks.",
+        epilog="`loftr-ros COMMAND --help` shows a command's options and their defaults.",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in COMMANDS.items():
         subparsers.add_parser(name, help=help_text, add_help=False)

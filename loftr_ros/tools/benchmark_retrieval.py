@@ -1,11 +1,10 @@
-"""Time top-k retrieval over a large keyframe index, and measure recall@k on a synthetic sequence.
+"""Time top-k retrieval over a large keyframe index, and measure recall@k on synthetic sequences.
 
 Latency: random 256-d descriptors for 100k keyframes (cosine by one matrix-vector product +
-argpartition); prints median, p95 and max per query. Recall (``--recall``): a room whose wall points
-carry random feature vectors; each view's coarse feature map (C, H/8, W/8) is splatted from the points it
-sees and pooled with :func:`gem_descriptor`, the same path as LoFTR's coarse maps. Keyframes lie along
-one loop, queries along a second, offset loop; a retrieved keyframe is correct within 1 m and 30 deg.
-Replace the feature maps by the matcher's once ``loftr_ros.synthetic`` renders images.
+argpartition); prints median, p95 and max per query. Recall (``--recall``): rendered sequences of
+:mod:`loftr_ros.synthetic` (keyframes and queries along a loop through a room); keyframes and queries are
+described by the localizer's descriptors (LoFTR's GeM-pooled coarse features with ``--weights``, and the
+tiny-image fallback of SIFT/ORB); a retrieved keyframe is correct within 1 m and 30 degrees of the query.
 """
 
 from __future__ import annotations
@@ -13,11 +12,13 @@ from __future__ import annotations
 import argparse
 import logging
 import time
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from loftr_ros.localization.config import RetrievalConfig
-from loftr_ros.localization.retrieval import RetrievalIndex, gem_descriptor, recall_at_k
+from loftr_ros.localization.retrieval import RetrievalIndex, recall_at_k, thumbnail_descriptor
+from loftr_ros.transforms import rotation_angle_deg
 
 logger = logging.getLogger("loftr_ros.tools.benchmark_retrieval")
 
@@ -29,69 +30,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--queries", type=int, default=200, help="timed queries")
     parser.add_argument("--with-prior", action="store_true", help="also gate by a pose prior")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
-    parser.add_argument("--recall", action="store_true", help="also report recall@1/5/10 on a synthetic sequence")
-
-
-def _look(position: np.ndarray, yaw: float) -> np.ndarray:
-    """T_map_camera of an optical camera at ``position`` looking horizontally along ``yaw`` (map z up)."""
-    z = np.array([np.cos(yaw), np.sin(yaw), 0.0])
-    x = np.array([np.sin(yaw), -np.cos(yaw), 0.0])
-    T = np.eye(4)
-    T[:3, :3] = np.stack([x, np.cross(z, x), z], axis=1)
-    T[:3, 3] = position
-    return T
+    parser.add_argument("--recall", action="store_true", help="also report recall@1/3/5 on synthetic sequences")
+    parser.add_argument("--weights", default="", help="LoFTR weights for the recall's descriptors ('' = shipped)")
 
 
 def synthetic_recall(
-    seed: int = 0,
-    keyframes: int = 120,
-    queries: int = 100,
-    channels: int = 64,
-    ks: tuple[int, ...] = (1, 5, 10),
+    describe: Callable[[np.ndarray], np.ndarray],
+    seeds: Sequence[int] = (0, 1, 2),
+    n_frames: int = 48,
+    ks: Sequence[int] = (1, 3, 5),
+    size: tuple[int, int] = (160, 120),
 ) -> dict[int, float]:
-    """Recall@k of GeM descriptors on a synthetic room sequence (see the module docstring)."""
-    rng = np.random.default_rng(seed)
-    n = 6000
-    side, s, h = rng.integers(0, 4, n), rng.uniform(-6, 6, n), rng.uniform(0, 3, n)
-    X = np.where(
-        (side < 2)[:, None],
-        np.stack([s, np.where(side == 0, 6.0, -6.0), h], 1),
-        np.stack([np.where(side == 2, 6.0, -6.0), s, h], 1),
-    )
-    feats = rng.gamma(0.3, 1.0, (n, channels)).astype(np.float32)  # sparse-ish, non-negative like ReLU maps
-    K = np.array([[250.0, 0, 159.5], [0, 250.0, 119.5], [0, 0, 1]])
-    grid_h, grid_w = 30, 40
+    """Recall@k of ``describe`` over rendered sequences: every other frame a keyframe, the rest queries."""
+    from loftr_ros.synthetic.pairs import PairConfig, make_sequence
 
-    def descriptor(T: np.ndarray) -> np.ndarray:
-        R, c = T[:3, :3], T[:3, 3]
-        Xc = (X - c) @ R
-        z = Xc[:, 2]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u, v = K[0, 0] * Xc[:, 0] / z + K[0, 2], K[1, 1] * Xc[:, 1] / z + K[1, 2]
-        vis = (z > 0.2) & (u >= 0) & (u < 320) & (v >= 0) & (v < 240)
-        fmap = rng.gamma(0.3, 0.2, (channels, grid_h, grid_w)).astype(np.float32)  # clutter and noise
-        np.add.at(fmap, (slice(None), (v[vis] / 8).astype(int), (u[vis] / 8).astype(int)), feats[vis].T)
-        return gem_descriptor(fmap)
-
-    def loop(count: int, radius: float, phase: float, yaw_noise: float) -> list[np.ndarray]:
-        out = []
-        for a in np.linspace(0, 2 * np.pi, count, endpoint=False) + phase:
-            pos = np.array([radius * np.cos(a), radius * np.sin(a), 1.5])
-            out.append(_look(pos, a + np.pi / 2 + rng.normal(0, yaw_noise)))
-        return out
-
-    kf_poses = loop(keyframes, 3.0, 0.0, 0.05)
-    q_poses = loop(queries, 3.3, 0.013, 0.15)
-    db = np.stack([descriptor(T) for T in kf_poses])
-    qd = np.stack([descriptor(T) for T in q_poses])
-    positives = []
-    for T in q_poses:
-        ok = [
-            i for i, Tk in enumerate(kf_poses)
-            if np.linalg.norm(Tk[:3, 3] - T[:3, 3]) < 1.0 and Tk[:3, 2] @ T[:3, 2] > np.cos(np.deg2rad(30))
-        ]  # fmt: skip
-        positives.append(ok)
-    return recall_at_k(qd, db, positives, ks)
+    recalls: dict[int, list[float]] = {k: [] for k in ks}
+    for seed in seeds:
+        sequence = make_sequence(seed, n_frames, keyframe_every=2, config=PairConfig(width=size[0], height=size[1]))
+        db = np.stack([describe(v.image) for v in sequence.keyframes])
+        queries = np.stack([describe(v.image) for v in sequence.queries])
+        positives = []
+        for q in sequence.queries:
+            near = [
+                i for i, k in enumerate(sequence.keyframes)
+                if np.linalg.norm(k.T_world_camera[:3, 3] - q.T_world_camera[:3, 3]) < 1.0
+                and rotation_angle_deg(k.T_world_camera[:3, :3].T @ q.T_world_camera[:3, :3]) < 30.0
+            ]  # fmt: skip
+            positives.append(near)
+        for k, value in recall_at_k(queries, db, positives, ks).items():
+            recalls[k].append(value)
+    return {k: float(np.mean(v)) for k, v in recalls.items()}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -106,11 +74,13 @@ def run(args: argparse.Namespace) -> int:
         (args.queries, d), dtype=np.float32
     )
     if args.recall:
-        recall = synthetic_recall(seed=args.seed)
-        print(
-            "recall on a synthetic room sequence (GeM of splatted coarse features): "
-            + ", ".join(f"@{k} {v:.3f}" for k, v in recall.items())
-        )
+        from loftr_ros.config import MatcherSettings
+        from loftr_ros.matchers import create_matcher
+
+        loftr = create_matcher(MatcherSettings(weights=args.weights, max_side=0))
+        for name, describe in (("LoFTR GeM", loftr.describe), ("tiny image (SIFT/ORB)", thumbnail_descriptor)):
+            recall = synthetic_recall(describe)
+            print(f"recall on synthetic sequences, {name}: " + ", ".join(f"@{k} {v:.3f}" for k, v in recall.items()))
     prior = np.eye(4) if args.with_prior else None
     index.query(queries[0], prior)  # warm-up
     times = []
