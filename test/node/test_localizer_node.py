@@ -181,6 +181,9 @@ def test_node_localizes_a_synthetic_sequence_and_survives_malformed_input(probe:
     )
     no_pose.header.frame_id = ""
     probe.keyframes.publish(no_pose)
+    orphan = Header(stamp=conversions.ns_to_stamp(base_ns - 50_000_000), frame_id="camera_optical")
+    probe.images.publish(conversions.rgb_to_image(view.image, orphan))  # no camera_info ever comes
+    time.sleep(0.7)  # past pending_image_timeout_s: the next image finds it expired and counts it
 
     # Then the good frames: poses with the image's stamp, in the map frame, near the ground truth.
     errors = []
@@ -223,6 +226,7 @@ def test_node_localizes_a_synthetic_sequence_and_survives_malformed_input(probe:
     assert int(diagnostics["rejected.image"]) == 2
     assert int(diagnostics["rejected.camera_info_size"]) == 1
     assert int(diagnostics["rejected.keyframe"]) == 1
+    assert int(diagnostics["skipped_no_camera_info"]) == 1
     assert diagnostics["keyframes"] == str(len(sequence.keyframes))
 
 
