@@ -1,9 +1,11 @@
-"""Drawings of matches, for the node's debug image and the CLI tools."""
+"""Drawings of matches, for the node's debug image, the CLI tools and the evaluation montage."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+_SHIFT = 4  # sub-pixel drawing: OpenCV coordinates in 1/16 pixel
 
 
 def _rgb(image: np.ndarray) -> np.ndarray:
@@ -12,13 +14,12 @@ def _rgb(image: np.ndarray) -> np.ndarray:
 
 
 def confidence_colours(confidence: np.ndarray) -> np.ndarray:
-    """(N, 3) uint8 RGB from red (0) through yellow to green (1)."""
-    c = np.clip(np.asarray(confidence, dtype=np.float32), 0.0, 1.0)[:, None]
-    red = np.array([230, 40, 40], np.float32)
-    yellow = np.array([240, 220, 40], np.float32)
-    green = np.array([40, 200, 60], np.float32)
-    colour = np.where(c < 0.5, red + (yellow - red) * (c * 2), yellow + (green - yellow) * (c * 2 - 1))
-    return colour.astype(np.uint8)
+    """(N, 3) uint8 RGB on the turbo colour map: blue for the least confident match, red for the most."""
+    confidence = np.asarray(confidence, dtype=np.float32)
+    if confidence.size == 0:
+        return np.zeros((0, 3), np.uint8)
+    scaled = np.clip(confidence / max(float(confidence.max()), 1e-12) * 255, 0, 255).astype(np.uint8)
+    return cv2.applyColorMap(scaled[:, None], cv2.COLORMAP_TURBO)[:, 0, ::-1].copy()
 
 
 def draw_matches(
@@ -28,24 +29,26 @@ def draw_matches(
     keypoints1: np.ndarray,
     confidence: np.ndarray,
     inliers: np.ndarray | None = None,
-    max_lines: int = 500,
+    max_lines: int = 1000,
 ) -> np.ndarray:
-    """Side-by-side RGB drawing; lines coloured by confidence, outliers (when flags are given) in grey."""
+    """Both images side by side (RGB); one line per match coloured by confidence, outliers in grey.
+
+    Keypoints are pixels of each image ((0, 0) = centre of the top-left pixel); the most confident
+    ``max_lines`` matches are drawn, the most confident on top.
+    """
     left, right = _rgb(image0), _rgb(image1)
-    height = max(left.shape[0], right.shape[0])
-    canvas = np.zeros((height, left.shape[1] + right.shape[1], 3), np.uint8)
+    canvas = np.zeros((max(left.shape[0], right.shape[0]), left.shape[1] + right.shape[1], 3), np.uint8)
     canvas[: left.shape[0], : left.shape[1]] = left
     canvas[: right.shape[0], left.shape[1] :] = right
-    n = len(confidence)
-    order = np.argsort(-np.asarray(confidence))[:max_lines] if n else np.zeros(0, int)
+    confidence = np.asarray(confidence, dtype=np.float32)
     colours = confidence_colours(confidence)
     offset = np.array([left.shape[1], 0], np.float32)
-    for i in order[::-1]:  # most confident drawn last, on top
-        is_outlier = inliers is not None and not inliers[i]
-        colour = (140, 140, 140) if is_outlier else tuple(int(v) for v in colours[i])
-        p0 = tuple(round(float(v)) for v in keypoints0[i])
-        p1 = tuple(round(float(v)) for v in np.asarray(keypoints1[i]) + offset)
-        cv2.line(canvas, p0, p1, colour, 1, cv2.LINE_AA)
-        cv2.circle(canvas, p0, 2, colour, -1, cv2.LINE_AA)
-        cv2.circle(canvas, p1, 2, colour, -1, cv2.LINE_AA)
+    for i in np.argsort(confidence)[-max_lines:]:
+        outlier = inliers is not None and not inliers[i]
+        colour = (150, 150, 150) if outlier else tuple(int(v) for v in colours[i])
+        a = tuple(int(v) for v in np.round(np.asarray(keypoints0[i], np.float32) * (1 << _SHIFT)))
+        b = tuple(int(v) for v in np.round((np.asarray(keypoints1[i], np.float32) + offset) * (1 << _SHIFT)))
+        cv2.line(canvas, a, b, colour, 1, cv2.LINE_AA, _SHIFT)
+        cv2.circle(canvas, a, 2 << _SHIFT, colour, -1, cv2.LINE_AA, _SHIFT)
+        cv2.circle(canvas, b, 2 << _SHIFT, colour, -1, cv2.LINE_AA, _SHIFT)
     return canvas

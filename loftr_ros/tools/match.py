@@ -15,6 +15,7 @@ import numpy as np
 from loftr_ros.errors import InputImageError, LoftrRosError
 from loftr_ros.loftr.config import PRESETS
 from loftr_ros.loftr.weights import NAMED_WEIGHTS
+from loftr_ros.visualization import draw_matches
 
 logger = logging.getLogger(__name__)
 
@@ -62,37 +63,6 @@ def read_image(path: Path) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def draw_matches(
-    image0: np.ndarray,
-    image1: np.ndarray,
-    keypoints0: np.ndarray,
-    keypoints1: np.ndarray,
-    confidence: np.ndarray,
-) -> np.ndarray:
-    """Both RGB images side by side, one line per match coloured by confidence (turbo: blue low, red high).
-
-    Returns a BGR image for cv2.imwrite.
-    """
-    h = max(image0.shape[0], image1.shape[0])
-    canvas = np.zeros((h, image0.shape[1] + image1.shape[1], 3), np.uint8)
-    canvas[: image0.shape[0], : image0.shape[1]] = image0
-    canvas[: image1.shape[0], image0.shape[1] :] = image1
-    canvas = cv2.cvtColor(canvas, cv2.COLOR_RGB2BGR)
-    if len(confidence):
-        scaled = np.clip(confidence / max(float(confidence.max()), 1e-12) * 255, 0, 255).astype(np.uint8)
-        colours = cv2.applyColorMap(scaled[:, None], cv2.COLORMAP_TURBO)[:, 0]
-        offset = np.array([image0.shape[1], 0], np.float32)
-        shift = 4  # sub-pixel drawing: coordinates in 1/16 pixel
-        for p0, p1, colour in zip(keypoints0, keypoints1 + offset, colours, strict=True):
-            a = tuple(int(v) for v in np.round(p0 * (1 << shift)))
-            b = tuple(int(v) for v in np.round(p1 * (1 << shift)))
-            c = tuple(int(v) for v in colour)
-            cv2.line(canvas, a, b, c, 1, cv2.LINE_AA, shift)
-            cv2.circle(canvas, a, 2 << shift, c, -1, cv2.LINE_AA, shift)
-            cv2.circle(canvas, b, 2 << shift, c, -1, cv2.LINE_AA, shift)
-    return canvas
-
-
 def run(args: argparse.Namespace) -> int:
     from loftr_ros.loftr.matcher import Matcher
     from loftr_ros.loftr.weights import build_model
@@ -114,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     if args.viz is not None:
         args.viz.parent.mkdir(parents=True, exist_ok=True)
         drawing = draw_matches(image0, image1, matches.keypoints0, matches.keypoints1, matches.confidence)
-        if not cv2.imwrite(str(args.viz), drawing):
+        if not cv2.imwrite(str(args.viz), cv2.cvtColor(drawing, cv2.COLOR_RGB2BGR)):
             msg = f"cannot write the drawing to {args.viz} (unknown extension or unwritable folder)"
             raise LoftrRosError(msg)
     written = ", ".join(str(p) for p in (args.output, args.viz) if p is not None) or "nothing (no --output/--viz)"
