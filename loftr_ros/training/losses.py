@@ -23,24 +23,26 @@ logger = logging.getLogger("loftr_ros.training")
 _EPS = 1e-6
 
 
+def _placeholder(mask: torch.Tensor, weight: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``mask`` with its first entry set, and ``weight`` with that entry zeroed (copies, inputs untouched)."""
+    mask = mask.clone()
+    mask[0, 0, 0] = True
+    if weight is not None:
+        weight = weight.clone()
+        weight[0, 0, 0] = 0.0
+    return mask, weight
+
+
 def _masks_with_fallback(
     conf_gt: torch.Tensor, weight: torch.Tensor | None, pos_weight: float, neg_weight: float
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, float, float]:
     """Official corner case: with no positive (negative) at all, supervise one entry with weight 0."""
     pos_mask, neg_mask = conf_gt == 1, conf_gt == 0
     if not pos_mask.any():
-        pos_mask = pos_mask.clone()
-        pos_mask[0, 0, 0] = True
-        if weight is not None:
-            weight = weight.clone()
-            weight[0, 0, 0] = 0.0
+        pos_mask, weight = _placeholder(pos_mask, weight)
         pos_weight = 0.0
     if not neg_mask.any():
-        neg_mask = neg_mask.clone()
-        neg_mask[0, 0, 0] = True
-        if weight is not None:
-            weight = weight.clone()
-            weight[0, 0, 0] = 0.0
+        neg_mask, weight = _placeholder(neg_mask, weight)
         neg_weight = 0.0
     return pos_mask, neg_mask, weight, pos_weight, neg_weight
 
