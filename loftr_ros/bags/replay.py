@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from rclpy.duration import Duration
 from rosgraph_msgs.msg import Clock
 
 from loftr_ros import conversions
@@ -149,4 +150,18 @@ class BagPlayer:
                 break
             self._last_clock_ns = -1  # time jumps back at the start of the next pass, as with rosbag2
         stats.wall_s = time.monotonic() - started
+        self.flush()
         return stats
+
+    def flush(self, timeout_s: float = 2.0) -> bool:
+        """Wait until reliable subscribers acknowledged everything published.
+
+        Without it the process can exit while DDS still holds the last message for a resend, and a
+        subscriber misses the end of the bag.
+        """
+        timeout = Duration(seconds=timeout_s)
+        publishers = [*self._publishers.values(), *([self._clock_pub] if self._clock_pub else [])]
+        acked = all([publisher.wait_for_all_acked(timeout) for publisher in publishers])
+        if not acked:
+            logger.warning("some subscribers did not acknowledge the last messages within %.1f s", timeout_s)
+        return acked
