@@ -21,6 +21,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "make-bag": ("loftr_ros.tools.make_bag", "write a synthetic sequence as a bag (and a map)"),
     "replay": ("loftr_ros.tools.replay", "play a bag over DDS at its recorded timing, with /clock"),
     "evaluate": ("loftr_ros.tools.evaluate", "localize a bag's images offline; metrics, CSV, JSON and plots"),
+    "evaluate-synthetic": (
+        "loftr_ros.tools.evaluate_synthetic", "localize rendered synthetic sequences end to end; accuracy"
+    ),
     "evaluate-pairs": ("loftr_ros.tools.evaluate_pairs", "relative-pose AUC of LoFTR, SIFT, ORB on image pairs"),
     "tum-keyframe-eval": ("loftr_ros.tools.tum_keyframe_eval", "TUM 1 Hz frames against one RGB-D keyframe"),
     "train": ("loftr_ros.tools.train", "train LoFTR on synthetic pairs with the paper's supervision"),

@@ -23,6 +23,7 @@ from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data
+from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
@@ -49,6 +50,9 @@ try:  # tf2_ros is part of every ROS 2 distribution, but not of the PyPI wheels
     from tf2_ros import TransformBroadcaster
 except ImportError:
     TransformBroadcaster = None
+
+# lets users set the sensor topics' QoS in the parameter file (read at start)
+SENSOR_QOS_OVERRIDES = QoSOverridingOptions.with_default_policies()
 
 
 @dataclass
@@ -115,10 +119,13 @@ class LocalizerNode(Node):
 
         image_type = CompressedImage if settings.image_transport == "compressed" else Image
         image_topic = f"{topics.IMAGE}/compressed" if settings.image_transport == "compressed" else topics.IMAGE
-        self.create_subscription(image_type, image_topic, self._on_image, qos_profile_sensor_data)
-        self.create_subscription(CameraInfo, topics.CAMERA_INFO, self._on_camera_info, qos_profile_sensor_data)
+        # sensor-data QoS by default; `qos_overrides.<topic>.subscription.reliability: reliable` (read at
+        # start) suits a publisher that must not lose frames
+        sensor = {"qos_profile": qos_profile_sensor_data, "qos_overriding_options": SENSOR_QOS_OVERRIDES}
+        self.create_subscription(image_type, image_topic, self._on_image, **sensor)
+        self.create_subscription(CameraInfo, topics.CAMERA_INFO, self._on_camera_info, **sensor)
         if settings.use_depth:
-            self.create_subscription(Image, topics.DEPTH, self._on_depth, qos_profile_sensor_data)
+            self.create_subscription(Image, topics.DEPTH, self._on_depth, **sensor)
         map_group = MutuallyExclusiveCallbackGroup()
         self.create_subscription(
             KeyframeMsg, topics.KEYFRAMES, self._on_keyframe, topics.KEYFRAME_QOS, callback_group=map_group

@@ -19,21 +19,13 @@ import numpy as np
 import torch
 
 from loftr_ros.errors import ConfigError
+from loftr_ros.tools import parse_size
 
 logger = logging.getLogger(__name__)
 
 
-def _size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        msg = f"size {text!r} is not WIDTHxHEIGHT, e.g. 640x480"
-        raise argparse.ArgumentTypeError(msg) from None
-    return width, height
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sizes", type=_size, nargs="+", default=[(320, 240), (640, 480)], help="WxH sizes")
+    parser.add_argument("--sizes", type=parse_size, nargs="+", default=[(320, 240), (640, 480)], help="WxH sizes")
     parser.add_argument("--keyframes", type=int, nargs="+", default=[1, 4], help="k values for ours")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per measurement")
     parser.add_argument("--warmup", type=int, default=1, help="untimed calls before each measurement")

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from loftr_ros import conversions
+from loftr_ros.tools import parse_size
 from loftr_ros.tools.demo import DEFAULT_PARAMS
 
 
@@ -30,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default="", help="LoFTR weights ('' = shipped)")
     parser.add_argument("--rate", type=float, default=30.0, help="camera rate, Hz")
     parser.add_argument("--seconds", type=float, default=20.0, help="stream duration")
-    parser.add_argument("--size", default="320x240", help="image size WxH")
+    parser.add_argument("--size", type=parse_size, default=(320, 240), metavar="WxH", help="image size")
     parser.add_argument("--seed", type=int, default=3, help="synthetic scene")
 
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from loftr_ros.msg import LocalizationStatus
     from loftr_ros.synthetic.pairs import PairConfig, make_sequence
 
-    width, height = (int(v) for v in args.size.lower().split("x"))
+    width, height = args.size
     sequence = make_sequence(args.seed, n_frames=40, keyframe_every=2, config=PairConfig(width=width, height=height))
     keyframes = [Keyframe(f"kf{i}", i, "map", v.image, v.intrinsics, v.T_world_camera, v.depth)
                  for i, v in enumerate(sequence.keyframes)]  # fmt: skip
@@ -123,7 +124,8 @@ def _report(args: argparse.Namespace, published: int, statuses: dict, arrivals: 
     for m in statuses.values():
         for t in m.timings:
             stages.setdefault(t.stage, []).append(t.seconds * 1000)
-    print(f"loftr_localizer under a {args.rate:g} Hz {args.size} stream for {args.seconds:g} s, matcher {args.matcher}")
+    size = "x".join(map(str, args.size))
+    print(f"loftr_localizer under a {args.rate:g} Hz {size} stream for {args.seconds:g} s, matcher {args.matcher}")
     print(
         f"  published {published} frames, processed {processed} ({processed / args.seconds:.2f} Hz), "
         f"dropped {published - processed} ({100 * (published - processed) / max(published, 1):.1f}%)"

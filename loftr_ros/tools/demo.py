@@ -26,6 +26,7 @@ from loftr_ros import conversions
 from loftr_ros.bags import topics
 from loftr_ros.errors import LoftrRosError
 from loftr_ros.evaluation.report import FrameRecord
+from loftr_ros.tools import parse_size
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=3, help="synthetic scene")
     parser.add_argument("--frames", type=int, default=40, help="frames along the trajectory")
     parser.add_argument("--keyframe-every", type=int, default=2, help="every n-th frame is a keyframe")
-    parser.add_argument("--size", default="320x240", help="image size WxH")
+    parser.add_argument("--size", type=parse_size, default=(320, 240), metavar="WxH", help="image size")
     parser.add_argument(
         "--fps", type=float, default=1.0, help="camera rate of the bag (the node drops what it cannot keep up with)"
     )
@@ -150,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     from loftr_ros.evaluation.report import format_summary, summarize, write_csv, write_json
 
     started = time.monotonic()
-    width, height = (int(v) for v in args.size.lower().split("x"))
+    width, height = args.size
     out = args.output
     for stale in ("camera.bag", "poses.bag", "map.db", "map.db-wal", "map.db-shm"):
         target = out / stale
@@ -203,7 +204,7 @@ def run(args: argparse.Namespace) -> int:
 
     records = _records(bag, recorder)
     summary = summarize(records)
-    summary["config"] = {"seed": args.seed, "frames": args.frames, "size": args.size, "fps": args.fps,
+    summary["config"] = {"seed": args.seed, "frames": args.frames, "size": f"{width}x{height}", "fps": args.fps,
                          "matcher": args.matcher, "weights": args.weights or "shipped"}  # fmt: skip
     write_json(summary, out / "summary.json")
     write_csv(records, out / "frames.csv")

@@ -18,7 +18,7 @@ import numpy as np
 
 from loftr_ros.baselines import OpenCVMatcher
 from loftr_ros.localization.io import Trajectory, read_image, stamped_files
-from loftr_ros.tools import SHARED_TUM_FOLDER
+from loftr_ros.tools import SHARED_TUM_FOLDER, parse_size
 from loftr_ros.training.evaluation import evaluate_pair, pose_auc
 from loftr_ros.transforms import invert_transform
 
@@ -101,7 +101,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default="", help="LoFTR weights (file or name; '' = shipped)")
     parser.add_argument("--max-side", type=int, default=640, help="LoFTR input's longest side")
     parser.add_argument("--synthetic", type=int, default=20, help="held-out synthetic pairs (0 = skip)")
-    parser.add_argument("--synthetic-size", default="320x240", help="synthetic image size WxH")
+    parser.add_argument(
+        "--synthetic-size", type=parse_size, default=(320, 240), metavar="WxH", help="synthetic image size"
+    )
     parser.add_argument("--tum", type=Path, default=DEFAULT_TUM, help="TUM-format folder ('' = skip)")
     parser.add_argument("--no-middlebury", action="store_true", help="skip the Middlebury pair")
 
@@ -109,7 +111,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     methods = {"LoFTR (ours)": _loftr(args.weights, args.max_side), "SIFT": OpenCVMatcher("sift"),
                "ORB": OpenCVMatcher("orb")}  # fmt: skip
-    width, height = (int(v) for v in args.synthetic_size.lower().split("x"))
+    width, height = args.synthetic_size
     sets: dict[str, list[Pair]] = {}
     if args.synthetic:
         sets["synthetic (held out)"] = list(synthetic_pairs(args.synthetic, width, height))

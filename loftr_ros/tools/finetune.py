@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+from loftr_ros.tools import parse_size
 from loftr_ros.training.map_pairs import MapPairDataset, MapPairsConfig
 from loftr_ros.training.train import TrainConfig, train
 
@@ -17,13 +18,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=500, help="optimiser steps")
     parser.add_argument("--batch-size", type=int, default=1, help="pairs per step")
     parser.add_argument("--lr", type=float, default=1e-4, help="peak learning rate (lower than from scratch)")
-    parser.add_argument("--size", default="320x240", help="training size WxH (multiples of 8)")
+    parser.add_argument(
+        "--size", type=parse_size, default=(320, 240), metavar="WxH", help="training size (multiples of 8)"
+    )
     parser.add_argument("--max-distance", type=float, default=2.0, help="pair keyframes closer than this, metres")
     parser.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in run_dir")
 
 
 def run(args: argparse.Namespace) -> int:
-    width, height = (int(v) for v in args.size.lower().split("x"))
+    width, height = args.size
     pairs = MapPairDataset(args.map, MapPairsConfig(width=width, height=height, max_distance_m=args.max_distance))
     config = dataclasses.replace(
         TrainConfig(), model="finetune", steps=args.steps, batch_size=args.batch_size, lr=args.lr,

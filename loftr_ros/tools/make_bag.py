@@ -13,17 +13,7 @@ from pathlib import Path
 
 from loftr_ros.bags.writer import STORAGES
 from loftr_ros.errors import BagError
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """``320x240`` -> (320, 240)."""
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, e.g. 320x240, not {text!r}") from None
-    if width < 16 or height < 16:
-        raise argparse.ArgumentTypeError(f"size must be at least 16x16, got {text}")
-    return width, height
+from loftr_ros.tools import parse_size
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -177,13 +177,6 @@ def test_features_are_cached_in_memory_and_in_the_store(world: dict, tmp_path: P
         assert store._db.execute("SELECT count(*) FROM pixels").fetchone()[0] == 0
 
 
-@pytest.mark.slow
-def test_end_to_end_with_loftr_on_synthetic_sequences() -> None:
-    """Placeholder for the lead: LoFTR (loftr_ros.loftr.Matcher) on loftr_ros.synthetic sequences."""
-    pytest.importorskip("loftr_ros.synthetic")
-    pytest.skip("needs trained LoFTR weights and the synthetic renderer; wire once both exist")
-
-
 def test_save_clear_and_reconfigure(world: dict, tmp_path: Path) -> None:
     localizer, _ = _localizer(world, with_depth=True)
     assert localizer.save(tmp_path / "saved.db") == 2

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
+from loftr_ros.evaluation.synthetic_sequences import noisy_prior, sequence_keyframes
 from loftr_ros.localization.config import LocalizerConfig, RetrievalConfig
 from loftr_ros.localization.localizer import Localizer
-from loftr_ros.localization.types import Keyframe
-from loftr_ros.transforms import invert_transform, pose_error, so3_exp
+from loftr_ros.transforms import invert_transform, pose_error
 
 pytestmark = pytest.mark.slow
 
@@ -79,24 +79,14 @@ def sequence():
     return synthetic.make_sequence(0, n_frames=20, keyframe_every=4)
 
 
-def _keyframes(seq) -> list[Keyframe]:
-    return [
-        Keyframe(f"kf{i}", i, "map", v.image, v.intrinsics, v.T_world_camera, v.depth)
-        for i, v in enumerate(seq.keyframes)
-    ]
-
-
 def _prior(T: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A rough prior, as odometry would give: 0.2 m and ~3 deg off."""
-    P = T.copy()
-    P[:3, 3] += rng.normal(0, 0.2 / np.sqrt(3), 3)
-    P[:3, :3] = so3_exp(rng.normal(0, np.deg2rad(3) / np.sqrt(3), 3)) @ T[:3, :3]
-    return P
+    return noisy_prior(T, rng, 0.2, 3.0)
 
 
 def test_ground_truth_matches_localize_every_query_to_millimetres(sequence) -> None:
     matcher = DepthOracleMatcher(sequence.keyframes + sequence.queries)
-    localizer = Localizer(_keyframes(sequence), matcher, LocalizerConfig(retrieval=RetrievalConfig(top_k=2)))
+    localizer = Localizer(sequence_keyframes(sequence), matcher, LocalizerConfig(retrieval=RetrievalConfig(top_k=2)))
     rng = np.random.default_rng(1)
     errors, failures = [], []
     for q in sequence.queries:
@@ -115,7 +105,7 @@ def test_sift_through_the_same_localizer(sequence) -> None:
     from loftr_ros.tools.tum_keyframe_eval import OpenCVMatcher
 
     localizer = Localizer(
-        _keyframes(sequence), OpenCVMatcher("sift"), LocalizerConfig(retrieval=RetrievalConfig(top_k=2))
+        sequence_keyframes(sequence), OpenCVMatcher("sift"), LocalizerConfig(retrieval=RetrievalConfig(top_k=2))
     )
     rng = np.random.default_rng(2)
     good = 0
@@ -133,7 +123,7 @@ def test_sift_without_a_prior_uses_the_thumbnail_fallback(sequence) -> None:
     from loftr_ros.tools.tum_keyframe_eval import OpenCVMatcher
 
     config = LocalizerConfig(retrieval=RetrievalConfig(top_k=2))
-    localizer = Localizer(_keyframes(sequence), OpenCVMatcher("sift"), config)
+    localizer = Localizer(sequence_keyframes(sequence), OpenCVMatcher("sift"), config)
     good = 0
     for q in sequence.queries:
         result = localizer.localize(q.image, q.intrinsics, 0)

@@ -25,7 +25,7 @@ from loftr_ros.srv import SaveMap
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from rclpy.node import Node
-from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
@@ -52,6 +52,9 @@ def node_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subproces
     override.write_text(
         "/**:\n  ros__parameters:\n    matcher:\n      type: sift\n    diagnostics_period_s: 0.2\n"
         "    localizer:\n      retrieval:\n        top_k: 3\n"
+        "    qos_overrides:\n"  # every frame must arrive: the test waits for each one's status
+        f"      {NAMESPACE}/image:\n        subscription:\n          reliability: reliable\n"
+        f"      {NAMESPACE}/camera_info:\n        subscription:\n          reliability: reliable\n"
     )
     env = dict(os.environ, ROS_DOMAIN_ID=str(120 + os.getpid() % 80), PYTHONPATH=str(ROOT))
     os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]
@@ -81,8 +84,9 @@ class Probe:
             depth=100, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
         )
         self.keyframes = self.node.create_publisher(KeyframeMsg, f"{NAMESPACE}/keyframes", latched)
-        self.images = self.node.create_publisher(Image, f"{NAMESPACE}/image", qos_profile_sensor_data)
-        self.infos = self.node.create_publisher(CameraInfo, f"{NAMESPACE}/camera_info", qos_profile_sensor_data)
+        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+        self.images = self.node.create_publisher(Image, f"{NAMESPACE}/image", reliable)
+        self.infos = self.node.create_publisher(CameraInfo, f"{NAMESPACE}/camera_info", reliable)
         self.poses: list[PoseWithCovarianceStamped] = []
         self.statuses: list[LocalizationStatus] = []
         self.matches: list[Matches] = []
