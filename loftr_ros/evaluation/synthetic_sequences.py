@@ -28,7 +28,7 @@ PRIORS = ("none", "odometry")
 class SequenceRun:
     """Which sequences are rendered and how queries are localized."""
 
-    seeds: tuple[int, ...] = (0, 1, 2)  # one room and trajectory per seed
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)  # one room and trajectory per seed
     frames: int = 40  # frames along each trajectory (keyframes and queries)
     keyframe_every: int = 2  # every n-th frame is a keyframe
     max_queries: int = 0  # localize at most this many queries per sequence, evenly spread (0 = all)

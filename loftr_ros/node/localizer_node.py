@@ -119,8 +119,7 @@ class LocalizerNode(Node):
 
         image_type = CompressedImage if settings.image_transport == "compressed" else Image
         image_topic = f"{topics.IMAGE}/compressed" if settings.image_transport == "compressed" else topics.IMAGE
-        # sensor-data QoS by default; `qos_overrides.<topic>.subscription.reliability: reliable` (read at
-        # start) suits a publisher that must not lose frames
+        # e.g. `qos_overrides./camera/image.subscription.reliability: reliable` for a replay that must not drop
         sensor = {"qos_profile": qos_profile_sensor_data, "qos_overriding_options": SENSOR_QOS_OVERRIDES}
         self.create_subscription(image_type, image_topic, self._on_image, **sensor)
         self.create_subscription(CameraInfo, topics.CAMERA_INFO, self._on_camera_info, **sensor)
