@@ -136,14 +136,11 @@ def test_listing_a_large_map_does_not_decode_images(tmp_path: Path, monkeypatch:
             store.add(kf)
     decoded = []
     monkeypatch.setattr(store_module, "decode_image", lambda *a: decoded.append(1))
-    t0 = time.perf_counter()
     with KeyframeStore(tmp_path / "map.db", readonly=True) as store:
         infos = store.list()
         _, desc, poses = store.descriptors()
-    elapsed = time.perf_counter() - t0
     assert len(infos) == 200 and desc.shape == (200, 8) and poses.shape == (200, 4, 4)
-    assert decoded == []  # pixels decode only in get()
-    assert elapsed < 1.0, elapsed  # typically ~10 ms: the 200 x ~230 kB of PNG live in another table
+    assert decoded == []  # pixels decode only in get(): the 200 x ~230 kB of PNG live in another table
 
 
 def test_refuses_files_that_are_not_maps(tmp_path: Path) -> None:
