@@ -26,8 +26,13 @@ class LoFTRLocalizationMatcher:
     def extract(self, image: np.ndarray) -> Any:
         return self.matcher.extract(image)
 
+    @property
+    def descriptor_source(self) -> str:
+        """Who made the descriptors: a map's stored ones from another source are recomputed."""
+        return f"loftr-gem3-{self.matcher.fingerprint}"
+
     def describe(self, image: np.ndarray) -> np.ndarray:
-        """GeM-pooled, L2-normalised coarse LoFTR features of ``image``, (C,) float32."""
+        """GeM-pooled (p = 3), L2-normalised coarse LoFTR features of ``image``, (C,) float32."""
         features = self.matcher.extract(image)
         self._described = (image, features)
         if features.blank:

@@ -87,6 +87,9 @@ def coarse_describer(matcher: Matcher, p: float = 3.0) -> Callable[[np.ndarray],
     def describe(image: np.ndarray) -> np.ndarray:
         return gem_descriptor(matcher.extract(image).coarse, p=p)
 
+    fingerprint = getattr(matcher, "fingerprint", "")
+    if fingerprint:  # names the descriptors, so a map's stored ones from elsewhere are recomputed
+        describe.descriptor_source = f"loftr-gem{p:g}-{fingerprint}"  # type: ignore[attr-defined]
     return describe
 
 
@@ -107,7 +110,10 @@ class Localizer:
         describe: global descriptor of an image, (D,) float32; defaults to ``matcher.describe`` when the
             matcher has one, else :func:`thumbnail_descriptor` (a tiny-image fallback for SIFT/ORB; pass
             :func:`coarse_describer` for LoFTR). Keyframes and queries must use the same one. A map no
-            larger than ``top_k`` is matched whole, without retrieval.
+            larger than ``top_k`` is matched whole, without retrieval. Its ``descriptor_source`` (of the
+            matcher for ``matcher.describe``) names it: a store whose descriptors came from another
+            source has them recomputed (and rewritten unless read-only). Without one, stored
+            descriptors are trusted.
     """
 
     def __init__(
@@ -120,9 +126,12 @@ class Localizer:
         self.config = config or LocalizerConfig()
         self.config.validate()
         self.matcher = matcher
-        if describe is None:
-            describe = getattr(matcher, "describe", None) or thumbnail_descriptor
-        self.describe = describe
+        if describe is None and getattr(matcher, "describe", None) is not None:
+            describe, source = matcher.describe, getattr(matcher, "descriptor_source", "")
+        else:
+            describe = describe or thumbnail_descriptor
+            source = getattr(describe, "descriptor_source", "")
+        self.describe, self.descriptor_source = describe, source
         self.store: KeyframeStore | None = keyframes if isinstance(keyframes, KeyframeStore) else None
         self._memory: dict[str, Keyframe] = {}
         self._features: OrderedDict[str, Any] = OrderedDict()
@@ -130,8 +139,17 @@ class Localizer:
         self.index = RetrievalIndex(self.config.retrieval)
         if self.store is not None:
             ids, descriptors, has_descriptor, poses = self.store.index_data()
-            self.index.build(ids, descriptors if descriptors.shape[1] else None, poses, has_descriptor)
+            stored_source = self.store.descriptor_source
+            if source and stored_source != source and has_descriptor.any():
+                logger.warning(
+                    "map %s: its descriptors come from %r, this localizer's from %r; recomputing them",
+                    self.store.path, stored_source or "an unrecorded source", source,
+                )  # fmt: skip
+                has_descriptor[:] = False
+            self.index.build(ids, descriptors if has_descriptor.any() else None, poses, has_descriptor)
             self._describe_missing([i for i, has in zip(ids, has_descriptor, strict=True) if not has])
+            if source and stored_source != source and not self.store.readonly:
+                self.store.set_descriptor_source(source)
         else:
             for kf in keyframes:
                 self.add_keyframe(kf)

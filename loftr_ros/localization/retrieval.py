@@ -62,6 +62,9 @@ def thumbnail_descriptor(image: np.ndarray, size: tuple[int, int] = (32, 24)) ->
     return l2_normalise((small - small.mean()).reshape(-1))
 
 
+thumbnail_descriptor.descriptor_source = "thumbnail-32x24"  # type: ignore[attr-defined]  # see Localizer
+
+
 def l2_normalise(v: np.ndarray) -> np.ndarray:
     """Rows (or a vector) scaled to unit length, float32; zero vectors stay zero."""
     v = np.asarray(v, dtype=np.float32)

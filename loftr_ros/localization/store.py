@@ -9,7 +9,8 @@ Layout (schema version :data:`SCHEMA_VERSION`, ``PRAGMA application_id`` = :data
   as zlib-compressed little-endian float32 metres (lossless, NaN kept, no pickle).
 - ``features``: cached matcher features of a keyframe, one row per named array, as raw bytes with dtype
   and shape columns, keyed by ``(keyframe_id, fingerprint)`` so features of another model never mix.
-- ``meta``: key/value text (creator, version).
+- ``meta``: key/value text (creator; ``descriptor_source``, who computed the descriptors, so that a
+  localizer describing images differently recomputes them instead of comparing unlike vectors).
 
 Listing returns :class:`KeyframeInfo` (metadata only); images and depth decode in :meth:`KeyframeStore.get`,
 so opening a large map costs one small query.
@@ -478,6 +479,15 @@ class KeyframeStore:
         if dim:
             desc[has] = np.frombuffer(b"".join(r[1] for r in rows if r[1] is not None), dtype="<f4").reshape(-1, dim)
         return ids, desc, has, poses
+
+    @property
+    def descriptor_source(self) -> str:
+        """Who computed the stored descriptors ("" when unknown: a map written before it was recorded)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'descriptor_source'").fetchone()
+        return row[0] if row else ""
+
+    def set_descriptor_source(self, source: str) -> None:
+        self._run(lambda db: db.execute("INSERT OR REPLACE INTO meta VALUES ('descriptor_source', ?)", (source,)))
 
     # -- cached matcher features ----------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ pixels of the image as passed in (the network works on a resized copy; the mappi
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -184,6 +186,16 @@ class Matcher:
         self.model = (model if model is not None else build_model(weights, config)).eval().to(self.device)
         logger.info("LoFTR matcher on %s, %s, max_side %d", self.device, precision, max_side)
         logger.debug("LoFTR config: %s", self.model.config)
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """What this matcher's outputs depend on (the weights and the input scaling), as 16 hex digits:
+        descriptors and features computed under another fingerprint are not comparable."""
+        digest = hashlib.sha256(f"max_side={self.max_side}".encode())
+        for name, tensor in sorted(self.model.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().to("cpu", torch.float64).contiguous().numpy().tobytes())
+        return digest.hexdigest()[:16]
 
     @contextlib.contextmanager
     def _inference(self) -> Iterator[None]:

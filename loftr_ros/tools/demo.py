@@ -41,11 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keyframe-every", type=int, default=2, help="every n-th frame is a keyframe")
     parser.add_argument("--size", type=parse_size, default=(320, 240), metavar="WxH", help="image size")
     parser.add_argument(
-        "--fps", type=float, default=1.0, help="camera rate of the bag (the node drops what it cannot keep up with)"
+        "--fps", type=float, default=0.5, help="camera rate of the bag (the node drops what it cannot keep up with)"
     )
     parser.add_argument("--matcher", default="loftr", choices=("loftr", "sift", "orb"), help="matcher of the node")
     parser.add_argument("--weights", default="", help="LoFTR weights ('' = shipped with the package)")
-    parser.add_argument("--max-side", type=int, default=0, help="LoFTR input's longest side (0 = as recorded)")
+    parser.add_argument(
+        "--max-side", type=int, default=None,
+        help="LoFTR input's longest side (0 = as recorded; default: the params file's, 640)",
+    )  # fmt: skip
     parser.add_argument("--params-file", type=Path, default=DEFAULT_PARAMS, help="the node's parameter file")
     parser.add_argument("--timeout", type=float, default=240.0, help="give up on the node after this many seconds")
 
@@ -57,7 +60,7 @@ def _node_command(args: argparse.Namespace, map_path: Path) -> list[str]:
         "-p", f"map_path:={map_path}",
         "-p", "use_sim_time:=true",
         "-p", f"matcher.type:={args.matcher}",
-        "-p", f"matcher.max_side:={args.max_side}",
+        *(["-p", f"matcher.max_side:={args.max_side}"] if args.max_side is not None else []),
         "-p", "diagnostics_period_s:=0.5",
         *(["-p", f"matcher.weights:={args.weights}"] if args.weights else []),
     ]  # fmt: skip

@@ -216,3 +216,47 @@ def test_a_map_saved_without_descriptors_gets_them_on_open(tmp_path: Path) -> No
         assert len(localizer) == 4 and has_descriptor.all()
         expected = thumbnail_descriptor(store.get("kf2").image)
         np.testing.assert_allclose(store.info("kf2").descriptor, expected / np.linalg.norm(expected), atol=1e-5)
+
+
+class _CountingDescriber:
+    """A named ``describe``: the thumbnail, scaled per source so that sources give different vectors."""
+
+    def __init__(self, source: str, sign: float = 1.0) -> None:
+        from loftr_ros.localization.retrieval import thumbnail_descriptor
+
+        self.descriptor_source, self.sign, self.calls = source, sign, 0
+        self._thumbnail = thumbnail_descriptor
+
+    def __call__(self, image: np.ndarray) -> np.ndarray:
+        self.calls += 1
+        return self.sign * self._thumbnail(image)
+
+
+def test_stored_descriptors_from_another_source_are_recomputed(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    intrinsics = CameraIntrinsics(64, 48, 50.0, 50.0, 31.5, 23.5)
+    path = tmp_path / "map.db"
+    with KeyframeStore(path) as store:
+        first = _CountingDescriber("a")
+        localizer = Localizer(store, matcher=None, describe=first)
+        for i in range(3):
+            image = rng.integers(0, 256, (48, 64), dtype=np.uint8)
+            localizer.add_keyframe(Keyframe(f"kf{i}", i, "map", image, intrinsics, np.eye(4)))
+        assert first.calls == 3 and store.descriptor_source == "a"
+    with KeyframeStore(path, readonly=True) as store:
+        other = _CountingDescriber("b", sign=-1.0)
+        Localizer(store, matcher=None, describe=other)
+        assert other.calls == 3  # used in memory; the read-only file keeps its own
+        assert store.descriptor_source == "a"
+    with KeyframeStore(path) as store:
+        unnamed = lambda image: -first(image)  # noqa: E731  no source: stored descriptors are trusted
+        Localizer(store, matcher=None, describe=unnamed)
+        assert first.calls == 3
+        same = _CountingDescriber("a")
+        Localizer(store, matcher=None, describe=same)
+        assert same.calls == 0
+        other = _CountingDescriber("b", sign=-1.0)
+        Localizer(store, matcher=None, describe=other)
+        assert other.calls == 3 and store.descriptor_source == "b"
+        expected = other(store.get("kf1").image)
+        np.testing.assert_allclose(store.info("kf1").descriptor, expected / np.linalg.norm(expected), atol=1e-5)

@@ -170,3 +170,14 @@ def test_cuda_autocast_agrees_with_fp32(model: LoFTR, textured_pair: Callable, p
     assert len(shared) >= 0.7 * len(full)
     a, b = (np.array(ix) for ix in zip(*shared, strict=True))
     assert np.median(np.abs(full.keypoints1[a] - half.keypoints1[b])) < 0.25
+
+
+def test_the_fingerprint_names_the_weights_and_the_input_scaling(model: LoFTR) -> None:
+    fingerprint = Matcher(model=model, device="cpu", max_side=0).fingerprint
+    assert fingerprint == Matcher(model=model, device="cpu", max_side=0).fingerprint
+    assert fingerprint != Matcher(model=model, device="cpu", max_side=320).fingerprint
+    other = LoFTR(model.config).eval()
+    other.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        next(other.parameters()).add_(1e-3)
+    assert fingerprint != Matcher(model=other, device="cpu", max_side=0).fingerprint
