@@ -236,6 +236,8 @@ class Localizer:
                 with KeyframeStore(tmp, self.config.store) as out:
                     for kid in self.index.ids:
                         out.add(self._memory[kid])
+                    if self.descriptor_source:
+                        out.set_descriptor_source(self.descriptor_source)
             os.replace(tmp, path)
         except OSError as error:
             msg = f"could not save the map to {path}: {error}"

@@ -182,6 +182,7 @@ def test_save_clear_and_reconfigure(world: dict, tmp_path: Path) -> None:
     assert localizer.save(tmp_path / "saved.db") == 2
     with KeyframeStore(tmp_path / "saved.db", readonly=True) as store:
         assert store.ids() == ["kf0001", "kf0002"] and store.get("kf0001").depth is not None
+        assert store.descriptor_source == localizer.descriptor_source != ""
         reopened = Localizer(store, FakeMatcher(world["X"], world["poses"]), localizer.config)
         assert reopened.localize(image_for(0), INTRINSICS, 1).localized
     with KeyframeStore(tmp_path / "saved.db") as store:  # a store-backed map copies with SQLite's backup
