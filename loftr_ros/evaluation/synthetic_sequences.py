@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +21,9 @@ from loftr_ros.localization.config import LocalizerConfig
 from loftr_ros.localization.localizer import Localizer, Matcher
 from loftr_ros.localization.types import Keyframe
 from loftr_ros.transforms import so3_exp
+
+if TYPE_CHECKING:  # the renderer (torch) loads only when sequences are made
+    from loftr_ros.synthetic.pairs import Sequence
 
 PRIORS = ("none", "odometry")
 
@@ -58,11 +62,11 @@ def noisy_prior(T: np.ndarray, rng: np.random.Generator, noise_m: float, noise_d
     return prior
 
 
-def sequence_keyframes(sequence: object) -> list[Keyframe]:
+def sequence_keyframes(sequence: Sequence) -> list[Keyframe]:
     """A rendered sequence's keyframes as map keyframes, ids ``kf<frame index>``."""
     return [
         Keyframe(f"kf{index:04d}", index, "map", view.image, view.intrinsics, view.T_world_camera, view.depth)
-        for index, view in zip(sequence.keyframe_indices, sequence.keyframes, strict=True)  # type: ignore[attr-defined]
+        for index, view in zip(sequence.keyframe_indices, sequence.keyframes, strict=True)
     ]
 
 

@@ -8,14 +8,11 @@ and writes ``frames.csv`` and ``summary.json`` into ``--output``. Deterministic 
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 from loftr_ros.config import MATCHERS, MatcherSettings
 from loftr_ros.evaluation.synthetic_sequences import PRIORS, SequenceRun
 from loftr_ros.tools import parse_size
-
-logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

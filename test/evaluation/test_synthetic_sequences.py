@@ -54,3 +54,16 @@ def test_end_to_end_with_loftr_on_synthetic_sequences(loftr, prior: str) -> None
     records = [r for _, rs in run_sequences(loftr, SequenceRun(prior=prior)) for r in rs]
     assert len(records) == 100
     assert _within_5cm_2deg(records) >= 0.95
+
+
+def test_the_command_writes_its_figures(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from loftr_ros.cli import main
+
+    args = ["--matcher", "sift", "--seeds", "4", "--frames", "12", "--max-queries", "2", "--size", "160x120"]
+    assert main(["evaluate-synthetic", *args, "--output", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["accuracy"]["frames"] == 2 and summary["config"]["seeds"] == [4]
+    assert (tmp_path / "frames.csv").read_text().count("\n") == 3
+    assert "all 1 sequences (sift, prior none)" in capsys.readouterr().out
