@@ -22,6 +22,7 @@ from geometry_msgs.msg import PoseWithCovarianceStamped
 from loftr_ros.msg import Keyframe as KeyframeMsg
 from loftr_ros.msg import LocalizationStatus, Matches
 from loftr_ros.srv import SaveMap
+from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
 from rclpy.node import Node
@@ -51,6 +52,7 @@ def node_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subproces
     override = tmp / "test_overrides.yaml"
     override.write_text(
         "/**:\n  ros__parameters:\n    matcher:\n      type: sift\n    diagnostics_period_s: 0.2\n"
+        "    prior_timeout_s: 1.0\n"  # an initial pose stops counting soon, so odometry can take over
         "    localizer:\n      retrieval:\n        top_k: 3\n"
         "    qos_overrides:\n"  # every frame must arrive: the test waits for each one's status
         f"      {NAMESPACE}/image:\n        subscription:\n          reliability: reliable\n"
@@ -87,6 +89,8 @@ class Probe:
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self.images = self.node.create_publisher(Image, f"{NAMESPACE}/image", reliable)
         self.infos = self.node.create_publisher(CameraInfo, f"{NAMESPACE}/camera_info", reliable)
+        self.initial_poses = self.node.create_publisher(PoseWithCovarianceStamped, f"{NAMESPACE}/initialpose", 10)
+        self.odometry = self.node.create_publisher(Odometry, f"{NAMESPACE}/odom", 50)
         self.poses: list[PoseWithCovarianceStamped] = []
         self.statuses: list[LocalizationStatus] = []
         self.matches: list[Matches] = []
@@ -101,6 +105,11 @@ class Probe:
         while not condition():
             if time.monotonic() > deadline:
                 raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+            rclpy.spin_once(self.node, timeout_sec=0.05)
+
+    def spin_for(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
             rclpy.spin_once(self.node, timeout_sec=0.05)
 
     def latest_diagnostics(self) -> dict[str, str]:
@@ -138,6 +147,10 @@ def status_for(probe: Probe, stamp_ns: int) -> LocalizationStatus | None:
         if conversions.stamp_to_ns(status.header.stamp) == stamp_ns:
             return status
     return None
+
+
+def pose_for(probe: Probe, stamp_ns: int) -> PoseWithCovarianceStamped | None:
+    return next((p for p in probe.poses if conversions.stamp_to_ns(p.header.stamp) == stamp_ns), None)
 
 
 def localize(probe: Probe, view, stamp_ns: int, **kwargs: object) -> LocalizationStatus:
@@ -198,10 +211,8 @@ def test_node_localizes_a_synthetic_sequence_and_survives_malformed_input(probe:
         if status.state != LocalizationStatus.STATE_LOCALIZED:
             errors.append((np.inf, np.inf))
             continue
-        probe.spin_until(
-            lambda s=stamp_ns: any(conversions.stamp_to_ns(p.header.stamp) == s for p in probe.poses), 10, "the pose"
-        )
-        pose = next(p for p in probe.poses if conversions.stamp_to_ns(p.header.stamp) == stamp_ns)
+        probe.spin_until(lambda s=stamp_ns: pose_for(probe, s) is not None, 10, "the pose")
+        pose = pose_for(probe, stamp_ns)
         assert pose.header.frame_id == "map"
         T = conversions.pose_to_matrix(pose.pose.pose)
         delta = invert_transform(view.T_world_camera) @ T
@@ -232,6 +243,55 @@ def test_node_localizes_a_synthetic_sequence_and_survives_malformed_input(probe:
     assert int(diagnostics["rejected.keyframe"]) == 1
     assert int(diagnostics["skipped_no_camera_info"]) == 1
     assert diagnostics["keyframes"] == str(len(sequence.keyframes))
+
+
+def _shifted(T: np.ndarray, metres: float) -> np.ndarray:
+    moved = T.copy()
+    moved[0, 3] += metres
+    return moved
+
+
+def test_priors_from_initialpose_and_odometry_narrow_the_pose(probe: Probe, sequence) -> None:
+    """An initial pose 2 m off makes the true pose a "jump from prior"; an exact one lets it through. Then
+    odometry: once a frame is localized, map->odom is known and each odometry pose becomes the prior."""
+    base_ns = 2_000_000_000_000
+    good = []  # views the node localizes right without a prior (the map is in from the first test)
+    for index, view in enumerate(sequence.queries[1::3]):
+        stamp_ns = base_ns + index * 1_000_000
+        if localize(probe, view, stamp_ns).state == LocalizationStatus.STATE_LOCALIZED:
+            probe.spin_until(lambda s=stamp_ns: pose_for(probe, s) is not None, 10, "the pose")
+            T = conversions.pose_to_matrix(pose_for(probe, stamp_ns).pose.pose)
+            if np.linalg.norm(T[:3, 3] - view.T_world_camera[:3, 3]) < 0.05:
+                good.append(view)
+    assert len(good) >= 3
+    first, second, third = good[:3]
+
+    def with_initial_pose(T: np.ndarray, stamp_ns: int) -> LocalizationStatus:
+        header = Header(stamp=conversions.ns_to_stamp(stamp_ns), frame_id="map")
+        probe.initial_poses.publish(conversions.pose_with_covariance_msg(T, np.eye(6) * 0.01, header))
+        probe.spin_for(0.3)  # delivered before the image that follows
+        return localize(probe, first, stamp_ns)
+
+    stamp = base_ns + 100_000_000
+    status = with_initial_pose(_shifted(first.T_world_camera, 2.0), stamp)
+    assert status.state == LocalizationStatus.STATE_NOT_LOCALIZED and "jump from prior" in status.reason
+    assert with_initial_pose(first.T_world_camera, stamp + 100_000_000).state == LocalizationStatus.STATE_LOCALIZED
+    time.sleep(1.2)  # past prior_timeout_s: the initial pose no longer counts
+
+    def with_odometry(view, T_odom_camera: np.ndarray, stamp_ns: int) -> LocalizationStatus:
+        header = Header(stamp=conversions.ns_to_stamp(stamp_ns), frame_id="odom")
+        pose = conversions.pose_with_covariance_msg(T_odom_camera, np.eye(6) * 0.01, header).pose
+        probe.odometry.publish(Odometry(header=header, child_frame_id="camera_optical", pose=pose))
+        probe.spin_for(0.3)
+        return localize(probe, view, stamp_ns)
+
+    stamp += 1_000_000_000
+    # odom = map here: the first localized frame fixes map->odom to (nearly) the identity
+    assert with_odometry(second, second.T_world_camera, stamp).state == LocalizationStatus.STATE_LOCALIZED
+    status = with_odometry(third, _shifted(third.T_world_camera, 2.0), stamp + 100_000_000)
+    assert status.state == LocalizationStatus.STATE_NOT_LOCALIZED and "jump from prior" in status.reason
+    status = with_odometry(third, third.T_world_camera, stamp + 200_000_000)
+    assert status.state == LocalizationStatus.STATE_LOCALIZED, status.reason
 
 
 def test_invalid_parameters_are_refused_with_the_reason(probe: Probe) -> None:
