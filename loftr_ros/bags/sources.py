@@ -8,6 +8,8 @@ Layout of every bag written here (names in :mod:`loftr_ros.bags.topics`):
   are keyframes are not queries, so no query is trivially its own keyframe.
 - ``/ground_truth/pose`` (geometry_msgs/PoseStamped in ``map``): T_map_camera of the optical frame. The
   map frame is the ground-truth frame (synthetic: the room; TUM: the motion-capture world).
+- ``/odom`` (nav_msgs/Odometry, optional): ``T_odom_camera`` of every frame, as a robot's odometry would
+  give it (synthetic: drifting with the distance travelled); the node turns it into a prior.
 - ``/clock`` (rosgraph_msgs/Clock): the recording's time, once per distinct message stamp.
 
 Record time equals header stamp for every message but the keyframes.
@@ -24,6 +26,7 @@ from typing import Any
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped
+from nav_msgs.msg import Odometry
 from rosgraph_msgs.msg import Clock
 from std_msgs.msg import Header
 
@@ -43,8 +46,9 @@ TUM_DEPTH_SCALE = 5000.0  # TUM depth PNG units per metre
 _ORDER = {
     topics.CLOCK_TOPIC: 0,
     topics.GROUND_TRUTH_TOPIC: 1,
-    topics.CAMERA_INFO_TOPIC: 2,
-    topics.IMAGE_TOPIC: 3,
+    topics.ODOM_TOPIC: 2,
+    topics.CAMERA_INFO_TOPIC: 3,
+    topics.IMAGE_TOPIC: 4,
 }
 
 
@@ -89,6 +93,7 @@ def write_bag(
     queries: Iterable[QueryView],
     ground_truth: Iterable[tuple[int, np.ndarray]],
     *,
+    odometry: Iterable[tuple[int, np.ndarray]] = (),
     storage: str = "sqlite3",
     map_path: str | os.PathLike[str] | None = None,
 ) -> BagContents:
@@ -104,6 +109,10 @@ def write_bag(
         events.append(
             (T_stamp, _ORDER[topics.GROUND_TRUTH_TOPIC], topics.GROUND_TRUTH_TOPIC, _pose_stamped(T_stamp, T))
         )
+    for stamp_ns, T in odometry:
+        message = Odometry(header=_header(stamp_ns, topics.ODOM_FRAME), child_frame_id=topics.CAMERA_FRAME)
+        message.pose.pose = conversions.matrix_to_pose(T)
+        events.append((stamp_ns, _ORDER[topics.ODOM_TOPIC], topics.ODOM_TOPIC, message))
     for q in queries:
         header = _header(q.stamp_ns, topics.CAMERA_FRAME)
         info = conversions.intrinsics_to_camera_info(q.intrinsics, header)
@@ -174,11 +183,14 @@ def synthetic_bag(
     width: int = 320,
     height: int = 240,
     fps: float = 10.0,
+    odometry_drift: float | None = None,
     storage: str = "sqlite3",
     map_path: str | os.PathLike[str] | None = None,
 ) -> BagContents:
-    """A bag of :func:`loftr_ros.synthetic.make_sequence` (same seed, same bag), frames ``1/fps`` apart."""
+    """A bag of :func:`loftr_ros.synthetic.make_sequence` (same seed, same bag), frames ``1/fps`` apart;
+    with ``odometry_drift`` (metres per metre travelled), also ``/odom`` for every frame."""
     from loftr_ros.synthetic import PairConfig, make_sequence
+    from loftr_ros.synthetic.odometry import drifting_odometry
 
     if fps <= 0:
         raise BagError(f"fps must be positive, got {fps}")
@@ -210,7 +222,13 @@ def synthetic_bag(
          *zip(sequence.query_indices, sequence.queries, strict=True)], key=lambda p: p[0],
     )  # fmt: skip
     ground_truth = [(stamp(index), view.T_world_camera) for index, view in views]
-    return write_bag(output, keyframes, queries, ground_truth, storage=storage, map_path=map_path)
+    odometry = []
+    if odometry_drift is not None:
+        poses = drifting_odometry([T for _, T in ground_truth], seed, drift=odometry_drift)
+        odometry = [(stamp_ns, T) for (stamp_ns, _), T in zip(ground_truth, poses, strict=True)]
+    return write_bag(
+        output, keyframes, queries, ground_truth, odometry=odometry, storage=storage, map_path=map_path
+    )
 
 
 # -- TUM RGB-D --------------------------------------------------------------------------------------------

@@ -15,16 +15,19 @@ IMAGE = "image"  # sensor_msgs/Image, the query camera stream (rgb8 in our bags)
 CAMERA_INFO = "camera_info"  # sensor_msgs/CameraInfo, one per image, same header stamp
 DEPTH = "depth"  # sensor_msgs/Image, 32FC1 metres registered to ``image`` (optional)
 KEYFRAMES = "keyframes"  # loftr_ros/Keyframe, reliable + transient local (latched)
+ODOM = "odom"  # nav_msgs/Odometry, T_odom_camera (optional prior)
 
 # Absolute names, as written in bags (node in the root namespace).
 IMAGE_TOPIC = "/" + IMAGE
 CAMERA_INFO_TOPIC = "/" + CAMERA_INFO
 DEPTH_TOPIC = "/" + DEPTH
 KEYFRAMES_TOPIC = "/" + KEYFRAMES
+ODOM_TOPIC = "/" + ODOM
 CLOCK_TOPIC = "/clock"  # rosgraph_msgs/Clock, the recording's time (use_sim_time)
 GROUND_TRUTH_TOPIC = "/ground_truth/pose"  # geometry_msgs/PoseStamped, T_map_camera of the optical frame
 
 MAP_FRAME = "map"  # frame of keyframe poses and ground truth: the map frame IS the ground-truth frame
+ODOM_FRAME = "odom"  # REP-105: continuous, drifting; its origin is the first frame's camera
 CAMERA_FRAME = "camera_optical_frame"  # REP-103 optical frame of the camera (x right, y down, z forward)
 
 # The keyframes are a map, not a stream: late joiners must get all of them (as the node's KEYFRAME_QOS).

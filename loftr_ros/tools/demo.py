@@ -1,7 +1,7 @@
 """`loftr-ros demo`: the whole product on a synthetic scene, over real DDS.
 
-1. Writes a synthetic sequence as a rosbag (images, camera_info, keyframes, ground truth, /clock) and
-   its keyframe map.
+1. Writes a synthetic sequence as a rosbag (images, camera_info, keyframes, ground truth, drifting
+   odometry, /clock) and its keyframe map.
 2. Starts the loftr_localizer node as its own process (``--params-file config/loftr_localizer.yaml``,
    the map, sim time, the shipped weights), as the launch file does.
 3. Replays the bag's camera stream over DDS with /clock at its recorded timing (``loftr-ros replay``).
@@ -43,6 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fps", type=float, default=0.5, help="camera rate of the bag (the node drops what it cannot keep up with)"
     )
+    parser.add_argument(
+        "--odometry-drift", type=float, default=0.02, metavar="M_PER_M",
+        help="the bag's /odom drifts this many metres per metre travelled; the node uses it as its prior"
+        " once a frame is localized (negative: no /odom, every frame relocalizes from scratch)",
+    )  # fmt: skip
     parser.add_argument("--matcher", default="loftr", choices=("loftr", "sift", "orb"), help="matcher of the node")
     parser.add_argument("--weights", default="", help="LoFTR weights ('' = shipped with the package)")
     parser.add_argument(
@@ -161,8 +166,9 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     out.mkdir(parents=True, exist_ok=True)
     bag, map_path = out / "camera.bag", out / "map.db"
+    drift = args.odometry_drift if args.odometry_drift >= 0 else None
     contents = synthetic_bag(bag, args.seed, args.frames, keyframe_every=args.keyframe_every, width=width,
-                             height=height, fps=args.fps, map_path=map_path)  # fmt: skip
+                             height=height, fps=args.fps, odometry_drift=drift, map_path=map_path)  # fmt: skip
     print(f"[demo] wrote {bag} and {map_path} ({time.monotonic() - started:.1f} s): {contents}")
 
     log_path = out / "node.log"
@@ -183,8 +189,9 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(0.2)
         print(f"[demo] node up with {recorder.keyframes_in_node} keyframes ({time.monotonic() - started:.1f} s)")
         # `loftr-ros replay`, as a user would run it (what `ros2 bag play --clock` does)
-        replay = [sys.executable, "-m", "loftr_ros.cli", "replay", str(bag), "--topics", topics.IMAGE_TOPIC,
-                  topics.CAMERA_INFO_TOPIC, "--wait-for-subscribers", "10"]  # fmt: skip
+        streams = [topics.IMAGE_TOPIC, topics.CAMERA_INFO_TOPIC, *([topics.ODOM_TOPIC] if drift is not None else [])]
+        replay = [sys.executable, "-m", "loftr_ros.cli", "replay", str(bag), "--topics", *streams,
+                  "--wait-for-subscribers", "10"]  # fmt: skip
         print(f"[demo] {' '.join(replay[2:])}")
         if subprocess.run(replay, timeout=args.timeout, check=False).returncode != 0:
             raise LoftrRosError(f"replaying {bag} failed")
@@ -208,7 +215,8 @@ def run(args: argparse.Namespace) -> int:
     records = _records(bag, recorder)
     summary = summarize(records)
     summary["config"] = {"seed": args.seed, "frames": args.frames, "size": f"{width}x{height}", "fps": args.fps,
-                         "matcher": args.matcher, "weights": args.weights or "shipped"}  # fmt: skip
+                         "odometry_drift": drift, "matcher": args.matcher,
+                         "weights": args.weights or "shipped"}  # fmt: skip
     write_json(summary, out / "summary.json")
     write_csv(records, out / "frames.csv")
     plots = [plot_trajectory(records, out / "trajectory.png", "loftr_localizer on the demo bag"),

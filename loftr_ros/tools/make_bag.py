@@ -25,6 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, required=True, help="bag folder to create (must not exist)")
     parser.add_argument("--storage", choices=tuple(STORAGES), default="sqlite3", help="bag storage")
     parser.add_argument("--map", type=Path, default=None, help="also write the keyframes to this map file")
+    parser.add_argument(
+        "--odometry-drift", type=float, default=None, metavar="M_PER_M",
+        help="also write /odom for every frame, drifting this many metres per metre travelled (e.g. 0.02)",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -35,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     width, height = args.size
     contents = synthetic_bag(
         args.output, args.synthetic, args.frames, keyframe_every=args.keyframe_every,
-        width=width, height=height, fps=args.fps, storage=args.storage, map_path=args.map,
+        width=width, height=height, fps=args.fps, odometry_drift=args.odometry_drift, storage=args.storage,
+        map_path=args.map,
     )  # fmt: skip
     counts = ", ".join(f"{topic} {n}" for topic, n in contents.counts.items())
     where = f" and map {contents.map_path}" if contents.map_path else ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from loftr_ros import cli
@@ -54,3 +55,16 @@ def test_import_tum_without_keyframes_says_what_to_do(tmp_path: Path, caplog: py
     argv = ["import-tum", str(TUM), "--output", str(tmp_path / "bag"), "--keyframe-every", "100"]
     assert cli.main(argv) == 1
     assert "lower --keyframe-every" in caplog.text
+
+
+def test_make_bag_writes_drifting_odometry_for_every_frame(tmp_path: Path) -> None:
+    from loftr_ros import conversions
+
+    argv = ["make-bag", "--synthetic", "1", "--frames", "6", "--keyframe-every", "2", "--size", "64x48",
+            "--odometry-drift", "0.05", "--output", str(tmp_path / "bag")]  # fmt: skip
+    assert cli.main(argv) == 0
+    with BagReader(tmp_path / "bag") as reader:
+        assert reader.message_counts[topics.ODOM_TOPIC] == reader.message_counts[topics.GROUND_TRUTH_TOPIC] == 6
+        odometry = [m.decode() for m in reader.messages([topics.ODOM_TOPIC])]
+    assert odometry[0].header.frame_id == topics.ODOM_FRAME and odometry[0].child_frame_id == topics.CAMERA_FRAME
+    assert conversions.pose_to_matrix(odometry[0].pose.pose) == pytest.approx(np.eye(4))  # odom starts at frame 0
