@@ -1,6 +1,6 @@
 """The topic names, frames and QoS of loftr_ros bags, in one place.
 
-The node subscribes to the relative names (``image``, ``camera_info``, ``depth``, ``keyframes``), which
+The node subscribes to the relative names (``image``, ``camera_info``, ``depth``, ``keyframes``, ``odom``), which
 resolve to the absolute names below when it runs in the root namespace; bags store absolute names, so a
 bag written here plays straight into the node without remapping. ``/clock`` and the ground truth are
 absolute on purpose: there is one clock and one ground truth per system.
