@@ -130,7 +130,7 @@ class LocalizerNode(Node):
             KeyframeMsg, topics.KEYFRAMES, self._on_keyframe, topics.KEYFRAME_QOS, callback_group=map_group
         )
         self.create_subscription(PoseWithCovarianceStamped, "initialpose", self._on_initial_pose, 10)
-        self.create_subscription(Odometry, "odom", self._on_odometry, 50)
+        self.create_subscription(Odometry, topics.ODOM, self._on_odometry, 50)
         self.create_service(SaveMap, "~/save_map", self._save_map, callback_group=map_group)
         self.create_service(Trigger, "~/clear_map", self._clear_map, callback_group=map_group)
         self.create_service(Trigger, "~/add_keyframe", self._add_current_keyframe, callback_group=map_group)
