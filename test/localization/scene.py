@@ -91,6 +91,18 @@ class FakePairMatches:
     confidence: np.ndarray
 
 
+def pair_with_outliers(
+    a: np.ndarray, b: np.ndarray, rng: np.random.Generator, outlier_ratio: float, intrinsics: CameraIntrinsics
+) -> FakePairMatches:
+    """Correspondences a <-> b with ``outlier_ratio`` of the b side replaced by random pixels."""
+    b = b.copy()
+    n_out = int(outlier_ratio * len(a))
+    if n_out:
+        pick = rng.choice(len(a), n_out, replace=False)
+        b[pick] = rng.uniform([0, 0], [intrinsics.width - 1, intrinsics.height - 1], (n_out, 2))
+    return FakePairMatches(a.astype(np.float32), b.astype(np.float32), np.ones(len(a), np.float32))
+
+
 class FakeMatcher:
     """Returns ground-truth correspondences between images of the synthetic world, plus noise and outliers.
 
@@ -138,11 +150,7 @@ class FakeMatcher:
                 a = a + self.rng.normal(0, self.noise_px, a.shape)
             else:
                 b = b + self.rng.normal(0, self.noise_px, b.shape)
-            n_out = int(self.outlier_ratio * len(a))
-            if n_out:
-                idx = self.rng.choice(len(a), n_out, replace=False)
-                b[idx] = self.rng.uniform([0, 0], [INTRINSICS.width - 1, INTRINSICS.height - 1], (n_out, 2))
-            out.append(FakePairMatches(a.astype(np.float32), b.astype(np.float32), np.ones(len(a), np.float32)))
+            out.append(pair_with_outliers(a, b, self.rng, self.outlier_ratio, INTRINSICS))
         return out
 
 

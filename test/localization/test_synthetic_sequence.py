@@ -4,24 +4,17 @@ the rendered depth, and SIFT through the same Localizer. Slow (rendering takes ~
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
+from localization.scene import FakePairMatches, pair_with_outliers
 from loftr_ros.evaluation.synthetic_sequences import noisy_prior, sequence_keyframes
 from loftr_ros.localization.config import LocalizerConfig, RetrievalConfig
 from loftr_ros.localization.localizer import Localizer
 from loftr_ros.transforms import invert_transform, pose_error
 
 pytestmark = pytest.mark.slow
-
-
-@dataclass
-class _Pair:
-    keypoints0: np.ndarray
-    keypoints1: np.ndarray
-    confidence: np.ndarray
 
 
 def _key(image: np.ndarray) -> str:
@@ -40,7 +33,7 @@ class DepthOracleMatcher:
     def extract(self, image: np.ndarray) -> str:
         return _key(image)
 
-    def match(self, query_image: np.ndarray, keyframes: list[str]) -> list[_Pair]:
+    def match(self, query_image: np.ndarray, keyframes: list[str]) -> list[FakePairMatches]:
         q = self.views[_key(query_image)]
         K = q.intrinsics
         v, u = np.mgrid[2 : K.height - 2 : self.step, 2 : K.width - 2 : self.step]
@@ -65,11 +58,7 @@ class DepthOracleMatcher:
             # as LoFTR: query pixels on a fixed grid (the same for every keyframe), the keyframe side noisy
             a = np.stack([u[idx], v[idx]], 1)
             b = np.stack([uk[idx], vk[idx]], 1) + self.rng.normal(0, self.noise_px, (len(idx), 2))
-            n_out = int(self.outlier_ratio * len(a))
-            if n_out:
-                pick = self.rng.choice(len(a), n_out, replace=False)
-                b[pick] = self.rng.uniform([0, 0], [K.width - 1, K.height - 1], (n_out, 2))
-            out.append(_Pair(a.astype(np.float32), b.astype(np.float32), np.ones(len(a), np.float32)))
+            out.append(pair_with_outliers(a, b, self.rng, self.outlier_ratio, K))
         return out
 
 
