@@ -42,6 +42,14 @@ class SequenceRun:
     prior_noise_m: float = 0.2  # odometry prior's position error (std of its norm), metres
     prior_noise_deg: float = 3.0  # odometry prior's rotation error (std of its angle), degrees
 
+    @property
+    def num_queries(self) -> int:
+        """Queries localized over all seeds (every frame that is not a keyframe, up to ``max_queries``)."""
+        per_sequence = self.frames - len(range(0, self.frames, self.keyframe_every))
+        if self.max_queries:
+            per_sequence = min(per_sequence, self.max_queries)
+        return len(self.seeds) * per_sequence
+
     def validate(self) -> None:
         if self.prior not in PRIORS:
             raise ConfigError(f"prior must be one of {PRIORS}, got {self.prior!r}")

@@ -140,7 +140,8 @@ class Localizer:
         if self.store is not None:
             ids, descriptors, has_descriptor, poses = self.store.index_data()
             stored_source = self.store.descriptor_source
-            if source and stored_source != source and has_descriptor.any():
+            other_source = bool(source) and stored_source != source
+            if other_source and has_descriptor.any():
                 logger.warning(
                     "map %s: its descriptors come from %r, this localizer's from %r; recomputing them",
                     self.store.path, stored_source or "an unrecorded source", source,
@@ -148,7 +149,7 @@ class Localizer:
                 has_descriptor[:] = False
             self.index.build(ids, descriptors if has_descriptor.any() else None, poses, has_descriptor)
             self._describe_missing([i for i, has in zip(ids, has_descriptor, strict=True) if not has])
-            if source and stored_source != source and not self.store.readonly:
+            if other_source and not self.store.readonly:
                 self.store.set_descriptor_source(source)
         else:
             for kf in keyframes:

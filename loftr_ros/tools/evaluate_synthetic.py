@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from loftr_ros.evaluation.synthetic_sequences import run_sequences
     from loftr_ros.matchers import create_matcher
     from loftr_ros.tools.evaluate import seed_everything
+
     width, height = args.size
     sequences = SequenceRun(
         seeds=tuple(args.seeds), frames=args.frames, keyframe_every=args.keyframe_every, max_queries=args.max_queries,
@@ -46,9 +47,7 @@ def run(args: argparse.Namespace) -> int:
     sequences.validate()
     seed_everything(0)
     matcher = create_matcher(MatcherSettings(type=args.matcher, weights=args.weights, device=args.device))
-    queries = sequences.frames - len(range(0, sequences.frames, sequences.keyframe_every))
-    queries = len(sequences.seeds) * (min(queries, sequences.max_queries) if sequences.max_queries else queries)
-    progress = tqdm(total=queries, desc="localizing", unit="frame")
+    progress = tqdm(total=sequences.num_queries, desc="localizing", unit="frame")
     all_records = []
     for seed, records in run_sequences(matcher, sequences, on_frame=lambda *_: progress.update()):
         progress.write(f"seed {seed}:\n{format_summary(summarize(records))}")

@@ -42,8 +42,9 @@ def test_the_odometry_prior_has_the_requested_noise() -> None:
 
 def test_shipped_loftr_localizes_a_short_sequence(loftr) -> None:
     """CI size: 6 of the 20 queries of one room, no prior."""
-    [(_, records)] = run_sequences(loftr, SequenceRun(seeds=(0,), max_queries=6))
-    assert len(records) == 6 and all(r.T_gt is not None for r in records)
+    run = SequenceRun(seeds=(0,), max_queries=6)
+    [(_, records)] = run_sequences(loftr, run)
+    assert len(records) == run.num_queries == 6 and all(r.T_gt is not None for r in records)
     assert _within_5cm_2deg(records) >= 5 / 6, [(r.state, r.translation_error_m) for r in records]
 
 
@@ -51,8 +52,9 @@ def test_shipped_loftr_localizes_a_short_sequence(loftr) -> None:
 @pytest.mark.parametrize("prior", ["none", "odometry"])
 def test_end_to_end_with_loftr_on_synthetic_sequences(loftr, prior: str) -> None:
     """The issue's target: at least 95% of the frames of five rooms within 5 cm and 2 degrees (~12 min each)."""
-    records = [r for _, rs in run_sequences(loftr, SequenceRun(prior=prior)) for r in rs]
-    assert len(records) == 100
+    run = SequenceRun(prior=prior)
+    records = [r for _, rs in run_sequences(loftr, run) for r in rs]
+    assert len(records) == run.num_queries == 100
     assert _within_5cm_2deg(records) >= 0.95
 
 
