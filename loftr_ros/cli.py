@@ -25,7 +25,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loftr_ros.tools.evaluate_synthetic", "localize rendered synthetic sequences end to end; accuracy"
     ),
     "evaluate-pairs": ("loftr_ros.tools.evaluate_pairs", "relative-pose AUC of LoFTR, SIFT, ORB on image pairs"),
+    "evaluate-bins": (
+        "loftr_ros.tools.evaluate_bins", "LoFTR beside SIFT per bin of viewpoint, roll, scale, overlap, time gap"
+    ),
     "tum-keyframe-eval": ("loftr_ros.tools.tum_keyframe_eval", "TUM 1 Hz frames against one RGB-D keyframe"),
+    "collect-textures": (
+        "loftr_ros.tools.collect_textures", "gather Debian's photo wallpapers as training textures"
+    ),
     "train": ("loftr_ros.tools.train", "train LoFTR on synthetic pairs with the paper's supervision"),
     "finetune": ("loftr_ros.tools.finetune", "continue training LoFTR on your own keyframe map (RGB-D, posed)"),
     "benchmark-matcher": ("loftr_ros.tools.benchmark_matcher", "pairs per second of ours against kornia"),

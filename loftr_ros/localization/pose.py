@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-import poselib
 
 from loftr_ros.localization.config import PoseConfig
 from loftr_ros.localization.covariance import refine_pose
@@ -151,6 +150,8 @@ def estimate_absolute_pose(
     X = np.asarray(points3d, dtype=np.float64).reshape(-1, 3)
     if len(uv) < 4:
         return None
+    import poselib  # imported when used: training machines without it still import the core's types
+
     pose, info = poselib.estimate_absolute_pose(
         uv,
         X,
@@ -197,6 +198,8 @@ def estimate_relative_pose(
     b = undistort_points(keypoints_query, intrinsics_query)
     if len(a) < 5:
         return None
+    import poselib
+
     pose, info = poselib.estimate_relative_pose(
         a,
         b,

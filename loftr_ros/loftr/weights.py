@@ -169,13 +169,19 @@ def config_path_for(weights_path: str | Path) -> Path:
     return Path(weights_path).with_suffix(".json")
 
 
-def save_weights(model: LoFTR, path: str | Path) -> Path:
-    """Write ``model`` as safetensors at ``path`` and its config as JSON beside it; returns ``path``."""
+def save_weights(model: LoFTR, path: str | Path, dtype: torch.dtype | None = None) -> Path:
+    """Write ``model`` as safetensors at ``path`` and its config as JSON beside it; returns ``path``.
+
+    ``dtype`` (e.g. float16) stores the floating-point tensors at that precision: half the file; they
+    load back into a float32 model.
+    """
     from safetensors.torch import save_file
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if dtype is not None:
+        state = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
     save_file(state, str(path), metadata={"format": "loftr_ros"})
     config_path_for(path).write_text(json.dumps(model.config.to_dict(), indent=2) + "\n")
     return path

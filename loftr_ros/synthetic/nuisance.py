@@ -28,6 +28,11 @@ class NuisanceConfig:
     motion_blur_length: tuple[float, float] = (2.0, 7.0)  # motion blur length, pixels
     noise_std: tuple[float, float] = (0.0, 0.025)  # additive read noise std, in [0, 1] intensity units
     shot_noise: tuple[float, float] = (0.0, 0.015)  # signal-dependent noise: std = k * sqrt(value)
+    auto_exposure_prob: float = 0.0  # chance the view's gain is set to bring its mean to a target level
+    auto_exposure_target: tuple[float, float] = (0.35, 0.55)  # the mean intensity auto-exposure aims at
+    vignetting: tuple[float, float] = (0.0, 0.0)  # corner darkening (share of brightness lost at the corners)
+    jpeg_prob: float = 0.0  # chance the view is JPEG-compressed, as compressed image transport would
+    jpeg_quality: tuple[int, int] = (40, 95)  # JPEG quality range
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid option."""
@@ -36,7 +41,15 @@ class NuisanceConfig:
             if not 0.0 <= low <= high:
                 msg = f"NuisanceConfig.{name} must be 0 <= low <= high, got {(low, high)}"
                 raise ConfigError(msg)
-        for name in ("blur_prob", "motion_blur_prob"):
+        for name in ("auto_exposure_target", "vignetting"):
+            low, high = getattr(self, name)
+            if not 0.0 <= low <= high <= 1.0:
+                msg = f"NuisanceConfig.{name} must be 0 <= low <= high <= 1, got {(low, high)}"
+                raise ConfigError(msg)
+        if not 1 <= self.jpeg_quality[0] <= self.jpeg_quality[1] <= 100:
+            msg = f"NuisanceConfig.jpeg_quality must be 1 <= low <= high <= 100, got {self.jpeg_quality}"
+            raise ConfigError(msg)
+        for name in ("blur_prob", "motion_blur_prob", "auto_exposure_prob", "jpeg_prob"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 msg = f"NuisanceConfig.{name} must be a probability in [0, 1], got {getattr(self, name)}"
                 raise ConfigError(msg)
@@ -44,6 +57,21 @@ class NuisanceConfig:
             msg = f"NuisanceConfig.white_balance must be >= 0, got {self.white_balance}"
             raise ConfigError(msg)
 
+
+# What a real indoor RGB camera adds (TUM-, RealSense-like): auto-exposure, vignetting, compression.
+INDOOR_CAMERA = NuisanceConfig(
+    exposure=(0.5, 1.8),
+    gamma=(0.75, 1.3),
+    white_balance=0.08,
+    blur_prob=0.3,
+    motion_blur_prob=0.3,
+    motion_blur_length=(2.0, 9.0),
+    noise_std=(0.002, 0.03),
+    shot_noise=(0.0, 0.02),
+    auto_exposure_prob=0.7,
+    vignetting=(0.0, 0.45),
+    jpeg_prob=0.5,
+)
 
 NO_NUISANCE = NuisanceConfig(
     exposure=(1.0, 1.0),
@@ -101,9 +129,39 @@ def apply_nuisances(colour: torch.Tensor, config: NuisanceConfig, seed: int) -> 
     if float(torch.rand((), generator=gen)) < config.motion_blur_prob:
         angle = _uniform(gen, (0.0, math.pi))
         out = _convolve(out, _motion_kernel(_uniform(gen, config.motion_blur_length), angle))
+    if config.vignetting[1] > 0.0:  # before the sensor: the lens darkens the corners
+        out = out * _vignette(out.shape[1], out.shape[2], _uniform(gen, config.vignetting))
+    if config.auto_exposure_prob > 0.0 and float(torch.rand((), generator=gen)) < config.auto_exposure_prob:
+        target = _uniform(gen, config.auto_exposure_target)
+        out = (out * (target / out.mean().clamp(min=1e-3))).clamp(0.0, 1.0)
     read = _uniform(gen, config.noise_std)
     shot = _uniform(gen, config.shot_noise)
     if read > 0.0 or shot > 0.0:
         std = torch.sqrt(read**2 + shot**2 * out.clamp(min=0.0))
         out = out + std * torch.randn(out.shape, generator=gen)
-    return out.clamp(0.0, 1.0)
+    out = out.clamp(0.0, 1.0)
+    if config.jpeg_prob > 0.0 and float(torch.rand((), generator=gen)) < config.jpeg_prob:
+        low, high = config.jpeg_quality
+        out = _jpeg(out, low + int(torch.randint(0, high - low + 1, (), generator=gen)))
+    return out
+
+
+def _vignette(height: int, width: int, strength: float) -> torch.Tensor:
+    """(H, W) gain: 1 at the centre, 1 - strength at the corners, smooth (cos^4-like) in between."""
+    ys = torch.linspace(-1.0, 1.0, height)[:, None]
+    xs = torch.linspace(-1.0, 1.0, width)[None, :]
+    radius2 = (xs**2 + ys**2) / 2.0  # 1 at the corners
+    return 1.0 - strength * radius2**1.5
+
+
+def _jpeg(image: torch.Tensor, quality: int) -> torch.Tensor:
+    """(3, H, W) in [0, 1] through a JPEG encode/decode at ``quality``: blocks, ringing, chroma loss."""
+    import cv2
+    import numpy as np
+
+    rgb = (image.permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
+    ok, data = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        return image
+    decoded = cv2.imdecode(data, cv2.IMREAD_COLOR)[:, :, ::-1].copy()
+    return torch.from_numpy(decoded).permute(2, 0, 1).float() / 255.0

@@ -13,6 +13,7 @@ before the per-view photometric nuisances (:mod:`loftr_ros.synthetic.nuisance`) 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import math
@@ -23,7 +24,7 @@ import torch
 
 from loftr_ros.errors import ConfigError
 from loftr_ros.localization.types import CameraIntrinsics
-from loftr_ros.synthetic.nuisance import NuisanceConfig, apply_nuisances
+from loftr_ros.synthetic.nuisance import INDOOR_CAMERA, NuisanceConfig, apply_nuisances
 from loftr_ros.synthetic.textures import TextureAtlas, _square_tile, load_photos, low_texture_tile
 
 logger = logging.getLogger("loftr_ros.synthetic")
@@ -51,6 +52,16 @@ class SceneConfig:
     ambient: tuple[float, float] = (0.45, 0.75)  # ambient light share; the rest is directional
     camera_margin: float = 1.8  # cameras keep this far from the walls (objects stand closer)
     nuisance: NuisanceConfig = field(default_factory=NuisanceConfig)  # per-view photometric effects
+    # indoor furniture and light (all off by default: the first recipe's rooms; see INDOOR_SCENE)
+    num_shelves: tuple[int, int] = (0, 0)  # open shelving units against the walls: sides, back, boards
+    num_doors: tuple[int, int] = (0, 0)  # doors with frames, flush with a wall
+    num_tables: tuple[int, int] = (0, 0)  # tables near the walls: a top on four legs
+    structure_low_texture_prob: float | None = None  # floor, ceiling, wall strips; None = low_texture_prob
+    low_texture_tiles: int = 3  # distinct nearly uniform tiles per scene
+    point_lights: tuple[int, int] = (0, 0)  # ceiling lights with inverse-square falloff (0 = flat shading)
+    light_falloff_m: tuple[float, float] = (1.5, 3.0)  # distance at which a light's power has halved
+    light_change: float = 0.0  # per-view log-std of each light's power: lights dimmed or brightened
+    light_off_prob: float = 0.0  # per-view chance that a light is switched off
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid option."""
@@ -76,6 +87,18 @@ class SceneConfig:
         if not 0.0 <= self.low_texture_prob <= 1.0:
             msg = f"SceneConfig.low_texture_prob must be in [0, 1], got {self.low_texture_prob}"
             raise ConfigError(msg)
+        for name in ("num_shelves", "num_doors", "num_tables", "point_lights"):
+            low, high = getattr(self, name)
+            if not 0 <= low <= high:
+                msg = f"SceneConfig.{name} must be 0 <= low <= high, got {(low, high)}"
+                raise ConfigError(msg)
+        structure_prob = self.structure_low_texture_prob
+        if structure_prob is not None and not 0.0 <= structure_prob <= 1.0:
+            msg = f"SceneConfig.structure_low_texture_prob must be in [0, 1], got {structure_prob}"
+            raise ConfigError(msg)
+        if self.low_texture_tiles < 1 or self.light_change < 0 or not 0.0 <= self.light_off_prob <= 1.0:
+            msg = "SceneConfig: low_texture_tiles >= 1, light_change >= 0 and light_off_prob in [0, 1]"
+            raise ConfigError(msg)
         if self.textures_per_scene < 1:
             msg = "SceneConfig.textures_per_scene must be at least 1"
             raise ConfigError(msg)
@@ -86,6 +109,25 @@ class SceneConfig:
             )
             raise ConfigError(msg)
         self.nuisance.validate()
+
+
+# Rooms that look like offices and homes: shelves, doors and tables, large plain walls and ceilings, ceiling
+# lights with falloff that change between views, and an indoor camera's auto-exposure, vignetting, JPEG.
+INDOOR_SCENE = SceneConfig(
+    num_boxes=(1, 5),
+    num_panels=(0, 3),
+    num_shelves=(1, 3),
+    num_doors=(1, 2),
+    num_tables=(0, 2),
+    low_texture_prob=0.2,
+    structure_low_texture_prob=0.45,
+    low_texture_tiles=5,
+    textures_per_scene=14,
+    point_lights=(1, 4),
+    light_change=0.35,
+    light_off_prob=0.15,
+    nuisance=INDOOR_CAMERA,
+)
 
 
 @dataclass
@@ -106,8 +148,13 @@ class Quads:
     def __len__(self) -> int:
         return int(self.origin.shape[0])
 
+    def to(self, device: torch.device | str) -> Quads:
+        return Quads(*(getattr(self, f.name).to(device) for f in dataclasses.fields(self)))
+
     @staticmethod
     def cat(parts: list[Quads]) -> Quads:
+        device = parts[0].origin.device
+        parts = [p.to(device) for p in parts]
         return Quads(
             *(torch.cat([getattr(p, f) for p in parts]) for f in ("origin", "edge_u", "edge_v", "tile")),
             torch.cat([p.tex_affine for p in parts]),
@@ -152,13 +199,25 @@ class Scene:
         config: SceneConfig,
         seed: int,
         boxes: list[tuple[np.ndarray, np.ndarray]],
+        lights: Lights | None = None,
     ) -> None:
+        self.lights = lights  # point lights; None = flat (ambient + directional) shading only
         self.quads = quads
         self.atlas = atlas
         self.size = size  # (x, y, z) extent of the room, metres
         self.config = config
         self.seed = seed
         self.boxes = boxes  # axis-aligned bounds (low, high) of each box and panel, to keep cameras out
+
+    @property
+    def device(self) -> torch.device:
+        return self.quads.origin.device
+
+    def to(self, device: torch.device | str) -> Scene:
+        """This scene rendering on ``device`` (e.g. 'cuda'); images, depth and poses stay numpy on the host."""
+        scene = Scene(self.quads.to(device), self.atlas.to(device), self.size, self.config, self.seed, self.boxes,
+                      self.lights)  # fmt: skip
+        return scene
 
     def random_quads(self, rng: np.random.Generator, count: int, centre: np.ndarray, extent: float) -> Quads:
         """Textured squares around ``centre`` (world, metres): occluders that exist only in one view."""
@@ -191,7 +250,11 @@ class Scene:
             extra: quads present in this view only (moving occluders); they are in its depth too.
         """
         quads = self.quads if extra is None else Quads.cat([self.quads, extra])
-        colour, depth = _raycast(quads, self.atlas, np.asarray(T_world_camera, np.float64), intrinsics)
+        lights = self.lights
+        if lights is not None and nuisance_seed is not None:
+            lights = lights.for_view(self.config, nuisance_seed)
+        colour, depth = _raycast(quads, self.atlas, np.asarray(T_world_camera, np.float64), intrinsics, lights)
+        colour, depth = colour.cpu(), depth.cpu()  # nuisances draw from a seeded CPU generator
         if nuisance_seed is not None:
             colour = apply_nuisances(colour, self.config.nuisance, nuisance_seed)
         image = (colour.clamp(0.0, 1.0) * 255.0 + 0.5).to(torch.uint8).permute(1, 2, 0).contiguous().numpy()
@@ -205,7 +268,7 @@ class Scene:
     def depth_only(self, T_world_camera: np.ndarray, intrinsics: CameraIntrinsics) -> np.ndarray:
         """(H, W) float32 depth without texturing: cheap checks while placing cameras."""
         _, depth = _raycast(self.quads, None, np.asarray(T_world_camera, np.float64), intrinsics)
-        return depth.numpy()
+        return depth.cpu().numpy()
 
     def is_free(self, point: np.ndarray, clearance: float = 0.25) -> bool:
         """Whether a camera can stand at ``point``: inside the room, outside every box."""
@@ -219,21 +282,59 @@ class Scene:
         )
 
 
+@dataclass
+class Lights:
+    """Point lights: Lambertian with inverse-square falloff, on top of the quads' flat shading."""
+
+    position: np.ndarray  # (L, 3) world metres
+    power: np.ndarray  # (L,) shading added at zero distance, facing the light
+    falloff: np.ndarray  # (L,) metres at which the power has halved
+    ambient: float  # shading share that does not depend on the lights
+
+    def for_view(self, config: SceneConfig, seed: int) -> Lights:
+        """The same lights, dimmed, brightened or switched off for one view (a seeded draw)."""
+        rng = np.random.default_rng([int(seed), 13])
+        gain = np.exp(rng.normal(0.0, config.light_change, size=len(self.power)))
+        gain *= rng.random(len(self.power)) >= config.light_off_prob
+        return Lights(self.position, self.power * gain, self.falloff, self.ambient)
+
+    def shading(self, points: torch.Tensor, normals: torch.Tensor) -> torch.Tensor:
+        """(P,) shading of surface points (P, 3) with unit normals facing the viewer, same frame as the lights."""
+        out = torch.full((points.shape[0],), self.ambient, dtype=points.dtype, device=points.device)
+        for position, power, falloff in zip(self.position, self.power, self.falloff, strict=True):
+            to_light = torch.as_tensor(position, dtype=points.dtype, device=points.device) - points
+            distance = to_light.norm(dim=1).clamp(min=1e-3)
+            lambert = ((to_light * normals).sum(1) / distance).clamp(min=0.0)
+            out += float(power) * lambert / (1.0 + (distance / float(falloff)) ** 2)
+        return out
+
+    def in_camera(self, T_world_camera: np.ndarray) -> Lights:
+        R, centre = T_world_camera[:3, :3], T_world_camera[:3, 3]
+        return Lights((self.position - centre) @ R, self.power, self.falloff, self.ambient)
+
+
 def _raycast(
-    quads: Quads, atlas: TextureAtlas | None, T_world_camera: np.ndarray, intrinsics: CameraIntrinsics
+    quads: Quads,
+    atlas: TextureAtlas | None,
+    T_world_camera: np.ndarray,
+    intrinsics: CameraIntrinsics,
+    lights: Lights | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Colour (3, H, W) float32 in [0, 1] and depth (H, W) float32 of the nearest quad per pixel."""
     h, w = intrinsics.height, intrinsics.width
     dtype = torch.float32
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=dtype), torch.arange(w, dtype=dtype), indexing="ij")
+    device = quads.origin.device
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=dtype, device=device), torch.arange(w, dtype=dtype, device=device), indexing="ij"
+    )
     # rays through pixel centres in the camera frame, z = 1 so the ray parameter is the depth
     rays_cam = torch.stack(
         [(xs.flatten() - intrinsics.cx) / intrinsics.fx, (ys.flatten() - intrinsics.cy) / intrinsics.fy],
         dim=1,
     )
-    rays_cam = torch.cat([rays_cam, torch.ones(h * w, 1, dtype=dtype)], dim=1)  # (P, 3)
-    R = torch.from_numpy(T_world_camera[:3, :3])
-    centre = torch.from_numpy(T_world_camera[:3, 3])
+    rays_cam = torch.cat([rays_cam, torch.ones(h * w, 1, dtype=dtype, device=device)], dim=1)  # (P, 3)
+    R = torch.from_numpy(T_world_camera[:3, :3]).to(device)
+    centre = torch.from_numpy(T_world_camera[:3, 3]).to(device)
     # quad geometry relative to the camera centre, in the camera frame (float64 -> float32 once)
     to_cam = R.T
     p0_64 = (quads.origin - centre) @ to_cam.T  # (Q, 3)
@@ -252,7 +353,7 @@ def _raycast(
     dual_v = (uu[:, None] * ev - uv[:, None] * eu) / det[:, None]
     q = normal.shape[0]
     if q == 0:  # nothing in view
-        return torch.zeros(3, h, w), torch.zeros(h, w)
+        return torch.zeros(3, h, w, device=device), torch.zeros(h, w, device=device)
     basis = torch.cat([normal, dual_u, dual_v]).T  # (3, 3 Q')
     offsets = torch.stack([(p0 * normal).sum(1), -(p0 * dual_u).sum(1), -(p0 * dual_v).sum(1)])  # (3, Q')
     outputs = []
@@ -283,7 +384,7 @@ def _raycast(
     valid = torch.isfinite(depth)
     depth = torch.where(valid, depth, torch.zeros_like(depth))
     if atlas is None:
-        return torch.zeros(3, h, w), depth.view(h, w)
+        return torch.zeros(3, h, w, device=device), depth.view(h, w)
     metric = torch.stack([a_hit * uu[index].sqrt(), b_hit * vv[index].sqrt(), torch.ones_like(a_hit)], dim=1)
     quad = quad_ids[index]  # index into all quads
     affine = quads.tex_affine.to(dtype)[quad]  # (P, 2, 3)
@@ -295,6 +396,11 @@ def _raycast(
     lod = torch.log2((footprint * texels_per_metre[quad]).clamp(min=1e-6))
     colour = atlas.sample(quads.tile[quad], tex[:, 0], tex[:, 1], lod)
     colour = colour * quads.albedo[quad]
+    if lights is not None:
+        points = rays_cam * depth[:, None]  # rays have z = 1, so the ray parameter is the depth
+        normals = normal[index] / normal[index].norm(dim=1, keepdim=True).clamp(min=1e-12)
+        normals = torch.where(((normals * rays_cam).sum(1) > 0)[:, None], -normals, normals)  # face the viewer
+        colour = colour * lights.in_camera(T_world_camera).shading(points, normals)[:, None]
     colour = torch.where(valid[:, None], colour, torch.zeros_like(colour))
     return colour.T.reshape(3, h, w).contiguous(), depth.view(h, w)
 
@@ -320,13 +426,15 @@ def _make_quads(
     ambient: float,
     light: np.ndarray | None = None,
     low_texture_tiles: tuple[int, int] | None = None,
+    low_texture_prob: float | None = None,
 ) -> Quads:
     """Give each (origin, edge_u, edge_v) a texture tile, a random texture placement and a shade."""
+    low_texture_prob = config.low_texture_prob if low_texture_prob is None else low_texture_prob
     light = np.array([0.3, 0.2, 0.93]) if light is None else light
     light = light / np.linalg.norm(light)
     origins, us, vs, tiles, affines, albedos = [], [], [], [], [], []
     for origin, eu, ev in geometry:
-        if low_texture_tiles is not None and rng.random() < config.low_texture_prob:
+        if low_texture_tiles is not None and rng.random() < low_texture_prob:
             tile = int(rng.integers(*low_texture_tiles))
         else:
             tile = int(rng.integers(0, num_tiles if low_texture_tiles is None else low_texture_tiles[0]))
@@ -387,7 +495,7 @@ def make_scene(seed: int, config: SceneConfig | None = None) -> Scene:
     count = min(config.textures_per_scene, len(photos))
     chosen = rng.choice(len(photos), size=count, replace=False)
     tiles = [_square_tile(photos[int(i)], config.tile_size) for i in chosen]
-    num_low = 3
+    num_low = config.low_texture_tiles
     tiles += [low_texture_tile(rng, config.tile_size) for _ in range(num_low)]
     atlas = TextureAtlas(tiles, levels=config.mip_levels)
     low_range = (count, count + num_low)
@@ -416,6 +524,7 @@ def make_scene(seed: int, config: SceneConfig | None = None) -> Scene:
         bounds = np.concatenate([[0.0], cuts, [1.0]])
         for lo, hi in itertools.pairwise(bounds):
             geometry.append((start + lo * along, (hi - lo) * along, up))
+    num_structure = len(geometry)
 
     boxes: list[tuple[np.ndarray, np.ndarray]] = []
     for _ in range(int(rng.integers(config.num_boxes[0], config.num_boxes[1] + 1))):
@@ -457,9 +566,127 @@ def make_scene(seed: int, config: SceneConfig | None = None) -> Scene:
         )
         boxes.append((corners.min(axis=0), corners.max(axis=0)))
 
-    quads = _make_quads(rng, config, atlas.num_tiles, geometry, ambient, light, low_range)
+    furniture = _furniture(rng, config, (sx, sy, sz))
+    for faces, bounds in furniture:
+        geometry += faces
+        boxes.extend(bounds)
+    structure_prob = config.structure_low_texture_prob
+    if structure_prob is None:  # one call, as the first recipe drew its rooms
+        quads = _make_quads(rng, config, atlas.num_tiles, geometry, ambient, light, low_range)
+    else:
+        quads = Quads.cat(
+            [
+                _make_quads(rng, config, atlas.num_tiles, geometry[:num_structure], ambient, light, low_range,
+                            low_texture_prob=structure_prob),
+                _make_quads(rng, config, atlas.num_tiles, geometry[num_structure:], ambient, light, low_range),
+            ]
+        )  # fmt: skip
+    lights = _ceiling_lights(rng, config, (sx, sy, sz), ambient)
     logger.debug("scene %d: %.1f x %.1f x %.1f m, %d quads", seed, sx, sy, sz, len(quads))
-    return Scene(quads, atlas, (sx, sy, sz), config, seed, boxes)
+    return Scene(quads, atlas, (sx, sy, sz), config, seed, boxes, lights)
+
+
+def _ceiling_lights(
+    rng: np.random.Generator, config: SceneConfig, size: tuple[float, float, float], ambient: float
+) -> Lights | None:
+    low, high = config.point_lights
+    if high == 0:
+        return None
+    count = int(rng.integers(low, high + 1))
+    sx, sy, sz = size
+    position = np.stack(
+        [rng.uniform(0.2 * sx, 0.8 * sx, count), rng.uniform(0.2 * sy, 0.8 * sy, count), np.full(count, sz - 0.1)],
+        axis=1,
+    )
+    # powers chosen so a surface 2 m under one light gets about as much light as the flat shading
+    power = rng.uniform(0.8, 2.5, count) / max(count, 1) ** 0.5
+    return Lights(position, power, rng.uniform(*config.light_falloff_m, count), 0.35 * ambient)
+
+
+Geometry = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _wall_frame(rng: np.random.Generator, size: tuple[float, float, float], inset: float) -> tuple:
+    """A random wall: (origin on the floor, unit direction along it, unit normal into the room, length)."""
+    sx, sy, _ = size
+    wall = int(rng.integers(0, 4))
+    frames = [
+        (np.array([0.0, inset, 0.0]), np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]), sx),
+        (np.array([0.0, sy - inset, 0.0]), np.array([1.0, 0.0, 0.0]), np.array([0.0, -1.0, 0.0]), sx),
+        (np.array([inset, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]), np.array([1.0, 0.0, 0.0]), sy),
+        (np.array([sx - inset, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]), np.array([-1.0, 0.0, 0.0]), sy),
+    ]
+    return frames[wall]
+
+
+def _bounds(points: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    stacked = np.array(points)
+    return stacked.min(axis=0), stacked.max(axis=0)
+
+
+def _shelf(rng: np.random.Generator, size: tuple[float, float, float]) -> tuple[Geometry, list]:
+    """Open shelving against a wall: back, two sides, top and 2-5 boards (each board's front edge too)."""
+    origin, along, normal, length = _wall_frame(rng, size, inset=0.01)
+    width, depth = rng.uniform(0.8, 2.0), rng.uniform(0.3, 0.45)
+    height = rng.uniform(1.0, min(2.2, size[2] - 0.3))
+    start = origin + along * rng.uniform(0.1, max(0.11, length - width - 0.1))
+    up = np.array([0.0, 0.0, 1.0])
+    faces: Geometry = [(start, along * width, up * height)]  # back
+    for x in (0.0, width):  # sides
+        faces.append((start + along * x, normal * depth, up * height))
+    levels = np.concatenate([np.sort(rng.uniform(0.15, 0.9, int(rng.integers(2, 6)))), [1.0]]) * height
+    for z in levels:  # boards: top face and a 3 cm front edge
+        faces.append((start + up * z, along * width, normal * depth))
+        faces.append((start + up * (z - 0.03) + normal * depth, along * width, up * 0.03))
+    return faces, [_bounds([start, start + along * width + normal * depth + up * height])]
+
+
+def _door(rng: np.random.Generator, size: tuple[float, float, float]) -> tuple[Geometry, list]:
+    """A door leaf 2 cm proud of a wall with a 7 cm frame around it."""
+    origin, along, normal, length = _wall_frame(rng, size, inset=0.0)
+    width, height = rng.uniform(0.75, 1.0), rng.uniform(1.95, min(2.2, size[2] - 0.2))
+    start = origin + along * rng.uniform(0.2, max(0.21, length - width - 0.2))
+    up = np.array([0.0, 0.0, 1.0])
+    leaf = start + normal * 0.02
+    frame = start + normal * 0.03
+    faces: Geometry = [
+        (leaf, along * width, up * height),
+        (frame - along * 0.07, along * 0.07, up * (height + 0.07)),
+        (frame + along * width, along * 0.07, up * (height + 0.07)),
+        (frame + up * height, along * width, up * 0.07),
+    ]
+    return faces, []  # flush with the wall: cameras keep away from walls anyway
+
+
+def _table(rng: np.random.Generator, size: tuple[float, float, float]) -> tuple[Geometry, list]:
+    """A table near a wall: a 4 cm thick top on four 5 cm legs."""
+    origin, along, normal, length = _wall_frame(rng, size, inset=rng.uniform(0.05, 0.6))
+    width, depth, height = rng.uniform(0.8, 1.6), rng.uniform(0.6, 0.9), rng.uniform(0.7, 0.78)
+    start = origin + along * rng.uniform(0.1, max(0.11, length - width - 0.1))
+    up = np.array([0.0, 0.0, 1.0])
+    low = start + up * (height - 0.04)
+    faces: Geometry = _oriented_box(low, along * width, normal * depth, up * 0.04)
+    for a in (0.03, width - 0.08):
+        for b in (0.03, depth - 0.08):
+            faces += _oriented_box(start + along * a + normal * b, along * 0.05, normal * 0.05, up * (height - 0.04))
+    return faces, [_bounds([start, start + along * width + normal * depth + up * height])]
+
+
+def _oriented_box(corner: np.ndarray, ex: np.ndarray, ey: np.ndarray, ez: np.ndarray) -> Geometry:
+    return [(corner, ex, ey), (corner + ez, ex, ey), (corner, ex, ez), (corner + ey, ex, ez), (corner, ey, ez),
+            (corner + ex, ey, ez)]  # fmt: skip
+
+
+def _furniture(
+    rng: np.random.Generator, config: SceneConfig, size: tuple[float, float, float]
+) -> list[tuple[Geometry, list]]:
+    """Shelves, doors and tables, as configured (none in the first recipe's rooms, and no draws then)."""
+    items = []
+    for count, build in ((config.num_shelves, _shelf), (config.num_doors, _door), (config.num_tables, _table)):
+        if count[1] == 0:
+            continue
+        items += [build(rng, size) for _ in range(int(rng.integers(count[0], count[1] + 1)))]
+    return items
 
 
 def _near_wall_point(

@@ -151,6 +151,12 @@ class TextureAtlas:
         self.width = self.num_tiles * cell
         self.height = cell
 
+    def to(self, device: torch.device | str) -> TextureAtlas:
+        moved = object.__new__(TextureAtlas)
+        moved.__dict__.update(self.__dict__)
+        moved.levels = [level.to(device) for level in self.levels]
+        return moved
+
     def sample(self, tile: torch.Tensor, u: torch.Tensor, v: torch.Tensor, lod: torch.Tensor) -> torch.Tensor:
         """Colours (N, 3) in [0, 1] at texture coordinates; ``lod`` is the mip level (float, >= 0)."""
         # mirror-repeat so any (u, v) is valid and the photo continues without seams
@@ -163,7 +169,7 @@ class TextureAtlas:
         gy = (py + 0.5) / self.height * 2.0 - 1.0
         grid = torch.stack([gx, gy], dim=-1)
         lod = lod.clamp(0.0, len(self.levels) - 1.0)
-        out = torch.zeros(u.shape[0], 3, dtype=u.dtype)
+        out = torch.zeros(u.shape[0], 3, dtype=u.dtype, device=u.device)
         for level, image in enumerate(self.levels):
             weight = (1.0 - (lod - level).abs()).clamp(min=0.0)
             used = torch.nonzero(weight > 0)[:, 0]  # each pixel blends at most two levels

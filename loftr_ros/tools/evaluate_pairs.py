@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import numpy as np
 from loftr_ros.baselines import OpenCVMatcher
 from loftr_ros.localization.io import Trajectory, read_image, stamped_files
 from loftr_ros.tools import SHARED_TUM_FOLDER, parse_size
+from loftr_ros.training.binned_evaluation import EvalPair as Pair
 from loftr_ros.training.evaluation import evaluate_pair, pose_auc
 from loftr_ros.transforms import invert_transform
 
@@ -27,16 +27,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_TUM = SHARED_TUM_FOLDER
 TUM_K = np.array([[535.4, 0.0, 320.1], [0.0, 539.2, 247.6], [0.0, 0.0, 1.0]])
 HELD_OUT_SEED = 1_000_000  # synthetic pairs from here on are never drawn in training (seeds 0.. steps*batch)
-
-
-@dataclass
-class Pair:
-    name: str
-    image0: np.ndarray
-    image1: np.ndarray
-    K0: np.ndarray
-    K1: np.ndarray
-    T_0to1: np.ndarray
 
 
 def synthetic_pairs(count: int, width: int, height: int) -> Iterator[Pair]:
@@ -62,8 +52,8 @@ def middlebury_pair() -> Iterator[Pair]:
     yield Pair("middlebury/motorcycle", left, right, K0, K1, T_0to1)
 
 
-def tum_pairs(folder: Path, max_gap: int = 3) -> Iterator[Pair]:
-    """Pairs (i, i+1..max_gap) of the 1 Hz frames that have ground truth within 20 ms."""
+def tum_pairs(folder: Path, gaps: tuple[int, ...] = (1, 2, 3)) -> Iterator[Pair]:
+    """Pairs (i, i + gap) of the 1 Hz frames that have ground truth, for each gap (frames, about seconds)."""
     trajectory = Trajectory.read_tum(folder / "groundtruth.txt")
     frames = []
     for stamp, path in stamped_files(folder / "sequence_1hz"):
@@ -72,9 +62,13 @@ def tum_pairs(folder: Path, max_gap: int = 3) -> Iterator[Pair]:
             frames.append((path, T))
     images = {path: read_image(path) for path, _ in frames}
     for i, (path0, T0) in enumerate(frames):
-        for path1, T1 in frames[i + 1 : i + 1 + max_gap]:
+        for gap in gaps:
+            if i + gap >= len(frames):
+                continue
+            path1, T1 = frames[i + gap]
             T_0to1 = invert_transform(T1) @ T0  # world->cam1 after cam0->world
-            yield Pair(f"tum/{path0.stem}-{path1.stem}", images[path0], images[path1], TUM_K, TUM_K, T_0to1)
+            yield Pair(f"tum/{path0.stem}-{path1.stem}", images[path0], images[path1], TUM_K, TUM_K, T_0to1,
+                       {"TUM gap (s)": float(gap)})  # fmt: skip
 
 
 def _loftr(weights: str, max_side: int):

@@ -24,5 +24,5 @@ def run(args: argparse.Namespace) -> int:
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
     config = dataclasses.replace(TRAIN_PRESETS[args.preset], **{k: v for k, v in overrides.items() if v is not None})
     weights = train(config, args.run_dir, resume=not args.restart)
-    print(f"Trained {config.steps} steps of LoFTR '{config.model}'; weights: {weights}")
+    print(f"Trained LoFTR '{config.model}' ({args.run_dir / 'log.csv'}); weights: {weights}")
     return 0

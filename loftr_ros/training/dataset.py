@@ -23,6 +23,7 @@ from loftr_ros.synthetic.pairs import (
     sample_pair,
 )
 from loftr_ros.synthetic.scene import Scene, SceneConfig, make_scene
+from loftr_ros.synthetic.wide_pairs import WidePairConfig, sample_wide_pair
 
 logger = logging.getLogger("loftr_ros.training")
 
@@ -35,9 +36,11 @@ class SyntheticDatasetConfig:
     seed: int = 0  # base seed; item i is derived from (seed, i)
     homography_ratio: float = 0.2  # share of items that are homographic photo pairs
     pairs_per_scene: int = 4  # consecutive items share a room (building one costs more than a pair)
-    pair: PairConfig = field(default_factory=PairConfig)  # image size, baseline, overlap, occluders
+    # image size, baseline, overlap, occluders: PairConfig for short baselines, WidePairConfig for relocalization
+    pair: PairConfig | WidePairConfig = field(default_factory=PairConfig)
     scene: SceneConfig = field(default_factory=SceneConfig)  # rooms and their textures
     homography: HomographyConfig = field(default_factory=HomographyConfig)  # photo warps
+    render_device: str = "cpu"  # where rooms are ray-cast ('cuda' on a GPU machine); items stay on the CPU
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid option."""
@@ -119,7 +122,8 @@ class SyntheticPairDataset(Dataset):
         scene_index = index // self.config.pairs_per_scene
         if self._scene is None or self._scene[0] != scene_index:
             seed = int(np.random.SeedSequence([self.config.seed, scene_index, 11]).generate_state(1)[0] >> 1)
-            self._scene = (scene_index, make_scene(seed, self.config.scene))
+            scene = make_scene(seed, self.config.scene)
+            self._scene = (scene_index, scene.to(self.config.render_device))
         return self._scene[1]
 
     def sample(self, index: int) -> PairSample:
@@ -130,6 +134,8 @@ class SyntheticPairDataset(Dataset):
         seed = self.item_seed(index)
         if self.is_homography(index):
             return sample_homography_pair(seed, self.config.homography)
+        if isinstance(self.config.pair, WidePairConfig):
+            return sample_wide_pair(seed, self.config.pair, scene=self._scene_for(index))
         return sample_pair(seed, self.config.pair, scene=self._scene_for(index))
 
     def __getitem__(self, index: int) -> dict:

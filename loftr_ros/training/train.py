@@ -33,8 +33,10 @@ from loftr_ros.loftr.config import (
 )
 from loftr_ros.loftr.model import LoFTR
 from loftr_ros.loftr.weights import build_model, save_weights
+from loftr_ros.synthetic.nuisance import INDOOR_CAMERA
 from loftr_ros.synthetic.pairs import HomographyConfig, PairConfig
-from loftr_ros.synthetic.scene import SceneConfig
+from loftr_ros.synthetic.scene import INDOOR_SCENE, SceneConfig
+from loftr_ros.synthetic.wide_pairs import WidePairConfig
 from loftr_ros.training.dataset import SyntheticDatasetConfig, SyntheticPairDataset
 from loftr_ros.training.losses import LoFTRLoss
 from loftr_ros.training.supervision import compute_supervision_coarse, compute_supervision_fine
@@ -57,7 +59,17 @@ def small_model_config() -> LoFTRConfig:
     )
 
 
-MODEL_CONFIGS = {"small": small_model_config}
+def medium_model_config() -> LoFTRConfig:
+    """One and a half times ``small``'s widths at the same depth: the other candidate of the width comparison."""
+    return LoFTRConfig(
+        backbone=BackboneConfig(initial_dim=48, block_dims=(48, 96, 192)),
+        coarse=CoarseTransformerConfig(d_model=192, d_ffn=192, nhead=8, layer_names=("self", "cross") * 2),
+        fine=TransformerConfig(d_model=48, d_ffn=48, nhead=4, layer_names=("self", "cross")),
+        match_coarse=CoarseMatchingConfig(train_coarse_percent=0.3, train_pad_num_gt_min=24),
+    )
+
+
+MODEL_CONFIGS = {"small": small_model_config, "medium": medium_model_config}
 
 
 def model_config(name: str) -> LoFTRConfig:
@@ -88,6 +100,11 @@ class TrainConfig:
     checkpoint_every: int = 100  # steps between resumable checkpoints
     log_every: int = 10  # steps between CSV rows
     threads: int = 0  # torch CPU threads (0 = torch's default)
+    time_limit_s: float = 0.0  # stop after this many seconds of training, checkpointed and exported (0 = off)
+    checkpoint_every_s: float = 0.0  # also checkpoint when this many seconds passed since the last (0 = off)
+    init_weights: str = ""  # start from these weights (file or name) instead of random; '' = random
+    render_device: str = "cpu"  # where DataLoader workers ray-cast the rooms: 'cpu' or 'cuda'
+    data: str = "v1"  # pair distribution: "v1" (the first recipe) or "relocalization" (wide baselines, indoor)
 
     def validate(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -101,6 +118,12 @@ class TrainConfig:
             "bf16",
         ):
             raise ConfigError("device must be auto/cpu/cuda and precision auto/fp32/fp16/bf16")
+        if self.time_limit_s < 0 or self.checkpoint_every_s < 0:
+            raise ConfigError("time_limit_s and checkpoint_every_s must be >= 0")
+        if self.render_device not in ("cpu", "cuda"):
+            raise ConfigError(f"render_device must be 'cpu' or 'cuda', got {self.render_device!r}")
+        if self.data not in ("v1", "relocalization"):
+            raise ConfigError(f"data must be 'v1' or 'relocalization', got {self.data!r}")
         if self.model != "finetune":  # fine-tuning takes the model of its starting weights
             model_config(self.model)  # raises for an unknown preset
 
@@ -118,13 +141,58 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
         warmup_steps=300,
         checkpoint_every=500,
     ),
+    # One H200 for minutes (scripts/gpu_train.sh): the shipped width from the shipped weights, relocalization
+    # data rendered on the GPU by 15 spawned workers, a large batch, bf16, a checkpoint every minute.
+    "gpu-burst": TrainConfig(
+        model="small",
+        init_weights="default",
+        data="relocalization",
+        steps=20_000,
+        batch_size=48,
+        lr=1.5e-3,
+        warmup_steps=100,
+        width=320,
+        height=240,
+        workers=15,
+        render_device="cuda",
+        time_limit_s=480.0,
+        checkpoint_every=1_000_000,
+        checkpoint_every_s=60.0,
+        log_every=20,
+    ),
     "smoke": TrainConfig(
         model="tiny", steps=3, batch_size=1, workers=0, warmup_steps=1, checkpoint_every=2, log_every=1
     ),
 }
 
 
+def relocalization_data(
+    width: int, height: int, extra_textures: str | None, length: int = 10_000, seed: int = 0,
+    homography_ratio: float = 0.15,
+) -> SyntheticDatasetConfig:
+    """Relocalization's range: wide orbits, roll, scale, low overlap in furnished, lit indoor rooms,
+    plus homographic photo pairs with strong rotation and zoom; indoor-camera nuisances throughout."""
+    size = {"width": width, "height": height}
+    return SyntheticDatasetConfig(
+        length=length,
+        seed=seed,
+        homography_ratio=homography_ratio,
+        pair=WidePairConfig(**size),
+        scene=dataclasses.replace(INDOOR_SCENE, extra_texture_dir=extra_textures),
+        homography=HomographyConfig(
+            **size, rotation=math.radians(35), scale=(0.5, 2.0), perspective=0.15, nuisance=INDOOR_CAMERA,
+            extra_texture_dir=extra_textures,
+        ),
+    )  # fmt: skip
+
+
 def dataset_config(config: TrainConfig) -> SyntheticDatasetConfig:
+    if config.data == "relocalization":
+        data = relocalization_data(
+            config.width, config.height, config.extra_textures or None, config.steps * config.batch_size,
+            config.seed, config.homography_ratio,
+        )  # fmt: skip
+        return dataclasses.replace(data, render_device=config.render_device)
     size = {"width": config.width, "height": config.height}
     return SyntheticDatasetConfig(
         length=config.steps * config.batch_size,
@@ -144,10 +212,13 @@ def _collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     return batch
 
 
-def _learning_rate(config: TrainConfig, step: int) -> float:
+def _learning_rate(config: TrainConfig, step: int, elapsed_s: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay over the steps, or over the time limit if that comes first."""
     if step < config.warmup_steps:
         return config.lr * (step + 1) / config.warmup_steps
     progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    if config.time_limit_s > 0:
+        progress = max(progress, elapsed_s / config.time_limit_s)
     cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
     return config.lr * (config.lr_min_ratio + (1 - config.lr_min_ratio) * cosine)
 
@@ -186,21 +257,60 @@ def plot_losses(csv_path: Path, png_path: Path) -> None:
     plt.close(fig)
 
 
-def _save_checkpoint(path: Path, model: LoFTR, optimizer: torch.optim.Optimizer, step: int) -> None:
+class _Progress:
+    """tqdm when installed (not on every GPU machine), else a bare iterator."""
+
+    def __init__(self, iterable: Any) -> None:
+        self.iterable = iterable
+
+    def __iter__(self) -> Any:
+        return iter(self.iterable)
+
+    def set_postfix(self, **_: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(loader: DataLoader) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _Progress(loader)
+    return tqdm(loader, total=len(loader), desc="train", unit="step", dynamic_ncols=True)
+
+
+def _save_checkpoint(
+    path: Path, model: LoFTR, optimizer: torch.optim.Optimizer, step: int, elapsed_s: float
+) -> None:
     tmp = path.with_suffix(".tmp")
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step}, tmp)
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "elapsed_s": elapsed_s}
+    torch.save(state, tmp)
     tmp.replace(path)  # atomic: a killed run leaves the previous checkpoint intact
 
 
-def _load_checkpoint(path: Path, model: LoFTR, optimizer: torch.optim.Optimizer) -> int:
+def _load_checkpoint(path: Path, model: LoFTR, optimizer: torch.optim.Optimizer) -> tuple[int, float]:
+    """(step, seconds trained) of a run's checkpoint, loaded into ``model`` and ``optimizer``."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        return int(state["step"])
+        return int(state["step"]), float(state.get("elapsed_s", 0.0))
     except Exception as error:
         msg = f"cannot resume from {path}: {error}. Delete it to start over."
         raise CheckpointError(msg) from None
+
+
+# options that change how a run is executed, not what it learns: a resumed run may change them
+RUN_CONTROL_FIELDS = frozenset(
+    {"workers", "device", "checkpoint_every", "checkpoint_every_s", "log_every", "threads", "time_limit_s",
+     "render_device"}
+)
+
+
+def _run_defining(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k not in RUN_CONTROL_FIELDS}
 
 
 def train(
@@ -222,7 +332,8 @@ def train(
     config_file = run_dir / "train_config.json"
     if resume and config_file.exists():
         saved = json.loads(config_file.read_text())
-        if saved != dataclasses.asdict(config):
+        saved = {**dataclasses.asdict(TrainConfig()), **saved}  # options added since the run began: defaults
+        if _run_defining(saved) != _run_defining(dataclasses.asdict(config)):
             msg = f"{run_dir} holds a run with another configuration ({config_file}); use another folder"
             raise ConfigError(msg)
     config_file.write_text(json.dumps(dataclasses.asdict(config), indent=2))
@@ -233,6 +344,7 @@ def train(
         "cuda" if config.device == "cuda" or (config.device == "auto" and torch.cuda.is_available()) else "cpu"
     )
     use_autocast, autocast_dtype = _autocast(config, device)
+    init_weights = init_weights if init_weights is not None else (config.init_weights or None)
     if init_weights is not None:
         model = build_model(init_weights).to(device).train()
         loftr_config = model.config
@@ -244,7 +356,7 @@ def train(
     scaler = torch.amp.GradScaler("cuda", enabled=use_autocast and autocast_dtype == torch.float16)
 
     checkpoint = run_dir / "checkpoint.pt"
-    start = _load_checkpoint(checkpoint, model, optimizer) if resume and checkpoint.exists() else 0
+    start, trained_s = _load_checkpoint(checkpoint, model, optimizer) if resume and checkpoint.exists() else (0, 0.0)
     if start:
         logger.info("resuming %s at step %d", run_dir, start)
     logger.info("training %s: %s on %s, %.2fM parameters", run_dir, config, device,
@@ -255,6 +367,9 @@ def train(
     loader = DataLoader(
         torch.utils.data.Subset(dataset, indices), batch_size=config.batch_size, shuffle=False,
         num_workers=config.workers, collate_fn=_collate, persistent_workers=False,
+        # CUDA cannot be used in forked workers, so rendering on the GPU needs spawned ones: spawned everywhere,
+        # so that the CPU runs (and their tests) take the GPU run's path
+        multiprocessing_context="spawn" if config.workers else None,
     )  # fmt: skip
     log_path = run_dir / "log.csv"
     new_log = not log_path.exists() or start == 0
@@ -263,14 +378,13 @@ def train(
     if new_log:
         writer.writerow(["step", "loss", "loss_c", "loss_f", "lr", "seconds_per_step", "num_gt_matches"])
 
-    from tqdm import tqdm
-
     step, window, started = start, [], time.perf_counter()
-    progress = tqdm(loader, total=len(loader), initial=0, desc="train", unit="step", dynamic_ncols=True)
+    run_started = last_checkpoint = started
+    progress = _progress_bar(loader)
     for batch in progress:
         data = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
         for group in optimizer.param_groups:
-            group["lr"] = _learning_rate(config, step)
+            group["lr"] = _learning_rate(config, step, trained_s + time.perf_counter() - run_started)
         compute_supervision_coarse(data)
         with torch.autocast(device.type, dtype=autocast_dtype, enabled=use_autocast):
             model(data)
@@ -295,11 +409,19 @@ def train(
             writer.writerow([step, *losses, lr, f"{elapsed:.3f}", int(data["spv_b_ids"].numel())])
             log_file.flush()
             window, started = [], time.perf_counter()
-        if step % config.checkpoint_every == 0 or step == config.steps:
-            _save_checkpoint(checkpoint, model, optimizer, step)
+        now = time.perf_counter()
+        out_of_time = config.time_limit_s > 0 and trained_s + now - run_started >= config.time_limit_s
+        checkpoint_due = config.checkpoint_every_s > 0 and now - last_checkpoint >= config.checkpoint_every_s
+        if step % config.checkpoint_every == 0 or step == config.steps or out_of_time or checkpoint_due:
+            _save_checkpoint(checkpoint, model, optimizer, step, trained_s + now - run_started)
             plot_losses(log_path, run_dir / "loss.png")
+            last_checkpoint = time.perf_counter()
+        if out_of_time:
+            logger.info("time limit of %.0f s reached at step %d", config.time_limit_s, step)
+            break
+    progress.close()
     log_file.close()
-    weights = save_weights(model.eval(), run_dir / f"loftr_{config.model}.safetensors")
+    weights = save_weights(model.eval(), run_dir / f"loftr_{config.model}.safetensors", dtype=torch.float16)
     plot_losses(log_path, run_dir / "loss.png")
     logger.info("trained %d steps; weights in %s", step, weights)
     return weights

@@ -241,6 +241,7 @@ def test_homography_ground_truth_is_one_to_one_and_mutual(
         p = torch.cat([points, torch.ones(len(points), 1, dtype=points.dtype)], 1) @ matrix.T
         return p[:, :2] / p[:, 2:]
 
-    # each pair: i lands nearest to cell j, and j lands back nearest to cell i
-    assert torch.equal((warp(grid[i], Hd) / 8).round(), grid[j] / 8)
-    assert torch.equal((warp(grid[j], torch.linalg.inv(Hd)) / 8).round(), grid[i] / 8)
+    # each pair: i lands nearest to cell j, and j lands back nearest to cell i (a tie at half a cell may go
+    # either way: zoom 1.1 puts cell 5 at 5.5)
+    assert ((warp(grid[i], Hd) - grid[j]) / 8).abs().max() <= 0.5 + 1e-6
+    assert ((warp(grid[j], torch.linalg.inv(Hd)) - grid[i]) / 8).abs().max() <= 0.5 + 1e-6

@@ -61,3 +61,32 @@ def test_finetune_on_a_keyframe_map(tmp_path: Path) -> None:
     rows = list(csv.DictReader((tmp_path / "tuned" / "log.csv").open()))
     assert len(rows) == 2 and all(int(r["num_gt_matches"]) > 0 for r in rows)
     assert load_weights(tuned)[1] == load_weights(start)[1]  # same architecture as the starting weights
+
+
+def test_time_limit_stops_checkpoints_and_exports_half_precision(tmp_path: Path) -> None:
+    config = dataclasses.replace(SMOKE, steps=1000, time_limit_s=1e-3, checkpoint_every=1000)
+    weights = train(config, tmp_path / "run")
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 1 and state["elapsed_s"] > 0  # stopped after its first step, and saved it
+    exported, _ = load_weights(weights)
+    assert all(v.dtype == torch.float16 for v in exported.values() if v.is_floating_point())
+    # how long a run may take is not what it learns: a resumed run may change it, but not the learning rate
+    train(dataclasses.replace(config, time_limit_s=2e-3), tmp_path / "run")
+    with pytest.raises(ConfigError, match="another configuration"):
+        train(dataclasses.replace(config, lr=1.0), tmp_path / "run")
+
+
+def test_learning_rate_decays_over_the_time_limit() -> None:
+    from loftr_ros.training.train import _learning_rate
+
+    config = dataclasses.replace(SMOKE, steps=10_000, warmup_steps=1, time_limit_s=100.0, lr=1.0, lr_min_ratio=0.05)
+    assert _learning_rate(config, 5, elapsed_s=0.0) == pytest.approx(1.0, abs=1e-3)
+    assert _learning_rate(config, 5, elapsed_s=50.0) == pytest.approx(0.525, abs=1e-3)
+    assert _learning_rate(config, 5, elapsed_s=100.0) == pytest.approx(0.05)
+
+
+def test_relocalization_data_trains(tmp_path: Path) -> None:
+    config = dataclasses.replace(SMOKE, data="relocalization", steps=1)
+    train(config, tmp_path / "run")
+    rows = list(csv.DictReader((tmp_path / "run" / "log.csv").open()))
+    assert int(rows[0]["num_gt_matches"]) > 0
