@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collect-textures": (
         "loftr_ros.tools.collect_textures", "gather Debian's photo wallpapers as training textures"
     ),
+    "show-data": ("loftr_ros.tools.show_data", "a PNG of training pairs with their ground-truth matches"),
     "train": ("loftr_ros.tools.train", "train LoFTR on synthetic pairs with the paper's supervision"),
     "finetune": ("loftr_ros.tools.finetune", "continue training LoFTR on your own keyframe map (RGB-D, posed)"),
     "benchmark-matcher": ("loftr_ros.tools.benchmark_matcher", "pairs per second of ours against kornia"),

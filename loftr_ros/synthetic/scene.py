@@ -62,6 +62,7 @@ class SceneConfig:
     light_falloff_m: tuple[float, float] = (1.5, 3.0)  # distance at which a light's power has halved
     light_change: float = 0.0  # per-view log-std of each light's power: lights dimmed or brightened
     light_off_prob: float = 0.0  # per-view chance that a light is switched off
+    clutter: tuple[int, int] = (0, 0)  # small objects (5-30 cm boxes) on each table top and shelf board
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid option."""
@@ -87,7 +88,7 @@ class SceneConfig:
         if not 0.0 <= self.low_texture_prob <= 1.0:
             msg = f"SceneConfig.low_texture_prob must be in [0, 1], got {self.low_texture_prob}"
             raise ConfigError(msg)
-        for name in ("num_shelves", "num_doors", "num_tables", "point_lights"):
+        for name in ("num_shelves", "num_doors", "num_tables", "point_lights", "clutter"):
             low, high = getattr(self, name)
             if not 0 <= low <= high:
                 msg = f"SceneConfig.{name} must be 0 <= low <= high, got {(low, high)}"
@@ -126,6 +127,7 @@ INDOOR_SCENE = SceneConfig(
     point_lights=(1, 4),
     light_change=0.35,
     light_off_prob=0.15,
+    clutter=(0, 4),
     nuisance=INDOOR_CAMERA,
 )
 
@@ -624,7 +626,28 @@ def _bounds(points: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return stacked.min(axis=0), stacked.max(axis=0)
 
 
-def _shelf(rng: np.random.Generator, size: tuple[float, float, float]) -> tuple[Geometry, list]:
+def _clutter(
+    rng: np.random.Generator, count: tuple[int, int], corner: np.ndarray, along: np.ndarray, across: np.ndarray,
+    max_height: float,
+) -> Geometry:
+    """Small boxes standing on the surface ``corner + a * along + b * across`` (a, b in [0, 1]): desk clutter."""
+    if count[1] == 0:
+        return []
+    faces: Geometry = []
+    up = np.array([0.0, 0.0, 1.0])
+    unit_a, unit_b = along / np.linalg.norm(along), across / np.linalg.norm(across)
+    length_a, length_b = float(np.linalg.norm(along)), float(np.linalg.norm(across))
+    for _ in range(int(rng.integers(count[0], count[1] + 1))):
+        sa, sb = rng.uniform(0.05, min(0.3, length_a * 0.4)), rng.uniform(0.05, min(0.3, length_b * 0.8))
+        height = rng.uniform(0.05, max(0.06, min(0.35, max_height)))
+        a, b = rng.uniform(0.0, 1.0 - sa / length_a), rng.uniform(0.0, 1.0 - sb / length_b)
+        faces += _oriented_box(corner + a * along + b * across + up * 0.001, unit_a * sa, unit_b * sb, up * height)
+    return faces
+
+
+def _shelf(
+    rng: np.random.Generator, size: tuple[float, float, float], clutter: tuple[int, int] = (0, 0)
+) -> tuple[Geometry, list]:
     """Open shelving against a wall: back, two sides, top and 2-5 boards (each board's front edge too)."""
     origin, along, normal, length = _wall_frame(rng, size, inset=0.01)
     width, depth = rng.uniform(0.8, 2.0), rng.uniform(0.3, 0.45)
@@ -635,13 +658,19 @@ def _shelf(rng: np.random.Generator, size: tuple[float, float, float]) -> tuple[
     for x in (0.0, width):  # sides
         faces.append((start + along * x, normal * depth, up * height))
     levels = np.concatenate([np.sort(rng.uniform(0.15, 0.9, int(rng.integers(2, 6)))), [1.0]]) * height
-    for z in levels:  # boards: top face and a 3 cm front edge
+    previous = 0.0
+    for z in levels:  # boards: top face and a 3 cm front edge; things stand on the boards below the top
         faces.append((start + up * z, along * width, normal * depth))
         faces.append((start + up * (z - 0.03) + normal * depth, along * width, up * 0.03))
+        if previous > 0.0:
+            faces += _clutter(rng, clutter, start + up * previous, along * width, normal * depth, z - previous - 0.05)
+        previous = z
     return faces, [_bounds([start, start + along * width + normal * depth + up * height])]
 
 
-def _door(rng: np.random.Generator, size: tuple[float, float, float]) -> tuple[Geometry, list]:
+def _door(
+    rng: np.random.Generator, size: tuple[float, float, float], clutter: tuple[int, int] = (0, 0)
+) -> tuple[Geometry, list]:
     """A door leaf 2 cm proud of a wall with a 7 cm frame around it."""
     origin, along, normal, length = _wall_frame(rng, size, inset=0.0)
     width, height = rng.uniform(0.75, 1.0), rng.uniform(1.95, min(2.2, size[2] - 0.2))
@@ -658,7 +687,9 @@ def _door(rng: np.random.Generator, size: tuple[float, float, float]) -> tuple[G
     return faces, []  # flush with the wall: cameras keep away from walls anyway
 
 
-def _table(rng: np.random.Generator, size: tuple[float, float, float]) -> tuple[Geometry, list]:
+def _table(
+    rng: np.random.Generator, size: tuple[float, float, float], clutter: tuple[int, int] = (0, 0)
+) -> tuple[Geometry, list]:
     """A table near a wall: a 4 cm thick top on four 5 cm legs."""
     origin, along, normal, length = _wall_frame(rng, size, inset=rng.uniform(0.05, 0.6))
     width, depth, height = rng.uniform(0.8, 1.6), rng.uniform(0.6, 0.9), rng.uniform(0.7, 0.78)
@@ -669,7 +700,8 @@ def _table(rng: np.random.Generator, size: tuple[float, float, float]) -> tuple[
     for a in (0.03, width - 0.08):
         for b in (0.03, depth - 0.08):
             faces += _oriented_box(start + along * a + normal * b, along * 0.05, normal * 0.05, up * (height - 0.04))
-    return faces, [_bounds([start, start + along * width + normal * depth + up * height])]
+    faces += _clutter(rng, clutter, start + up * height, along * width, normal * depth, 0.35)
+    return faces, [_bounds([start, start + along * width + normal * depth + up * (height + 0.35)])]
 
 
 def _oriented_box(corner: np.ndarray, ex: np.ndarray, ey: np.ndarray, ez: np.ndarray) -> Geometry:
@@ -685,7 +717,7 @@ def _furniture(
     for count, build in ((config.num_shelves, _shelf), (config.num_doors, _door), (config.num_tables, _table)):
         if count[1] == 0:
             continue
-        items += [build(rng, size) for _ in range(int(rng.integers(count[0], count[1] + 1)))]
+        items += [build(rng, size, config.clutter) for _ in range(int(rng.integers(count[0], count[1] + 1)))]
     return items
 
 
