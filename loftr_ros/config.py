@@ -65,7 +65,7 @@ class MatcherSettings:
     weights: str = option("", read_only=True)  # LoFTR weights: file or name ("" = the weights shipped with the package)
     device: str = option("auto", read_only=True)  # "auto" (CUDA when there is one), "cpu" or "cuda"
     precision: str = option("fp32", read_only=True)  # "fp32", or "fp16"/"bf16" autocast on CUDA
-    max_side: int = option(640, range=(0, 4096), read_only=True)  # longest image side fed to LoFTR (0 = as is)
+    max_side: int = option(320, range=(0, 4096), read_only=True)  # longest image side fed to LoFTR (0 = as is)
 
     def validate(self) -> None:
         for name, valid in (("type", MATCHERS), ("device", DEVICES), ("precision", PRECISIONS)):

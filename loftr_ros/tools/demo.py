@@ -52,7 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default="", help="LoFTR weights ('' = shipped with the package)")
     parser.add_argument(
         "--max-side", type=int, default=None,
-        help="LoFTR input's longest side (0 = as recorded; default: the params file's, 640)",
+        help="LoFTR input's longest side (0 = as recorded; default: the params file's, 320)",
     )  # fmt: skip
     parser.add_argument("--params-file", type=Path, default=DEFAULT_PARAMS, help="the node's parameter file")
     parser.add_argument("--timeout", type=float, default=240.0, help="give up on the node after this many seconds")

@@ -43,7 +43,7 @@ class EvaluateOptions:
     matcher: str = "loftr"  # loftr, sift or orb
     weights: str = ""  # LoFTR weights (file or name; "" = the package's)
     device: str = "auto"
-    max_side: int = 640  # LoFTR: longest side the network sees (images are resized to it; 0 = as is)
+    max_side: int = MatcherSettings.max_side  # LoFTR: longest side the network sees (resized to it; 0 = as is)
     seed: int = 0  # RANSAC and every random generator
     top_k: int = 0  # keyframes matched per frame; 0 = all when the matcher has no global descriptor
     prior: str = "none"  # "previous": the last localized pose narrows retrieval (tracking, not relocalization)
@@ -62,7 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default="", help="LoFTR weights file or name ('' = the package's)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (LoFTR)")
     parser.add_argument(
-        "--max-side", type=int, default=640, help="LoFTR: longest side the network sees (resized to it; 0 = as is)"
+        "--max-side", type=int, default=MatcherSettings.max_side,
+        help="LoFTR: longest side the network sees (resized to it; 0 = as is)",
     )
     parser.add_argument("--output", type=Path, default=None, help="output folder; without it, eval_<bag>_<matcher>")
     parser.add_argument("--seed", type=int, default=0, help="seed of RANSAC and of every random generator")

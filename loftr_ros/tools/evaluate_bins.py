@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from loftr_ros.baselines import OpenCVMatcher
+from loftr_ros.config import MatcherSettings
 from loftr_ros.tools import SHARED_TUM_FOLDER, parse_size
 from loftr_ros.training.binned_evaluation import bin_rows, held_out_wide_pairs, markdown_table, score_pairs
 
@@ -25,7 +26,9 @@ def _weights_option(text: str) -> tuple[str, str]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", type=_weights_option, nargs="+", default=[("LoFTR (shipped)", "")],
                         metavar="[NAME=]WEIGHTS", help="LoFTR weights to compare ('' = shipped)")  # fmt: skip
-    parser.add_argument("--max-side", type=int, default=640, help="LoFTR input's longest side for TUM frames")
+    parser.add_argument(
+        "--max-side", type=int, default=MatcherSettings.max_side, help="LoFTR input's longest side for TUM frames"
+    )
     parser.add_argument("--synthetic", type=int, default=120, help="held-out synthetic pairs (0 = skip)")
     parser.add_argument("--synthetic-size", type=parse_size, default=(320, 240), metavar="WxH")
     parser.add_argument("--tum", type=Path, default=SHARED_TUM_FOLDER, help="TUM-format folder ('' = skip)")

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from loftr_ros.baselines import OpenCVMatcher
+from loftr_ros.config import MatcherSettings
 from loftr_ros.localization.io import Trajectory, read_image, stamped_files
 from loftr_ros.tools import SHARED_TUM_FOLDER, parse_size
 from loftr_ros.training.binned_evaluation import EvalPair as Pair
@@ -93,7 +94,7 @@ def evaluate(pairs: list[Pair], methods: dict[str, object]) -> dict[str, dict[st
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default="", help="LoFTR weights (file or name; '' = shipped)")
-    parser.add_argument("--max-side", type=int, default=640, help="LoFTR input's longest side")
+    parser.add_argument("--max-side", type=int, default=MatcherSettings.max_side, help="LoFTR input's longest side")
     parser.add_argument("--synthetic", type=int, default=20, help="held-out synthetic pairs (0 = skip)")
     parser.add_argument(
         "--synthetic-size", type=parse_size, default=(320, 240), metavar="WxH", help="synthetic image size"

@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="the TUM subset folder")
     parser.add_argument("--matchers", nargs="+", default=["sift", "orb"], help="sift, orb and/or loftr")
     parser.add_argument("--weights", type=Path, default=None, help="LoFTR weights for 'loftr' (default: shipped)")
-    parser.add_argument("--max-side", type=int, default=640, help="LoFTR input's longest side")
+    parser.add_argument("--max-side", type=int, default=MatcherSettings.max_side, help="LoFTR input's longest side")
     parser.add_argument("--ratio", type=float, default=0.8, help="Lowe ratio for sift/orb")
     parser.add_argument("--max-error-m", type=float, default=0.10, help="success: translation error below this")
     parser.add_argument("--max-error-deg", type=float, default=5.0, help="success: rotation error below this")
