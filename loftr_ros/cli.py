@@ -36,6 +36,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("loftr_ros.tools.train", "train LoFTR on synthetic pairs with the paper's supervision"),
     "finetune": ("loftr_ros.tools.finetune", "continue training LoFTR on your own keyframe map (RGB-D, posed)"),
     "benchmark-matcher": ("loftr_ros.tools.benchmark_matcher", "pairs per second of ours against kornia"),
+    "benchmark-models": (
+        "loftr_ros.tools.benchmark_models", "frames per second of the shipped and published-size LoFTR, per precision"
+    ),
     "benchmark-retrieval": ("loftr_ros.tools.benchmark_retrieval", "top-k retrieval time over a large map"),
     "benchmark-node": ("loftr_ros.tools.benchmark_node", "the node under a 30 Hz stream: rate, drops, latency"),
     "params-yaml": ("loftr_ros.tools.params_yaml", "print the node's parameter file with every default"),

@@ -90,8 +90,12 @@ def held_out_wide_pairs(count: int, width: int = 320, height: int = 240) -> Iter
     from loftr_ros.synthetic.wide_pairs import WidePairConfig, sample_wide_pair
 
     scene_config = dataclasses.replace(INDOOR_SCENE, extra_texture_dir=None)
+    # stratified, so that every bin holds pairs: orbits of 0-15, 15-30, 30-60 deg and rolls up to 10, 20, 30 deg
+    strata = [((0.0, 15.0), 10.0), ((15.0, 30.0), 20.0), ((30.0, 60.0), 30.0)]
     for i in range(count):
-        sample = sample_wide_pair(HELD_OUT_WIDE_SEED + i, WidePairConfig(width=width, height=height), scene_config)
+        orbit, roll = strata[i % 3]
+        config = WidePairConfig(width=width, height=height, orbit_deg=orbit, roll_deg=roll)
+        sample = sample_wide_pair(HELD_OUT_WIDE_SEED + i, config, scene_config)
         v0, v1 = sample.view0, sample.view1
         attributes = {
             "rotation (deg)": rotation_deg(sample.T_0to1),
