@@ -66,6 +66,14 @@ class OpenCVMatcher:
         self._bf = cv2.BFMatcher(self._norm)
         self.fingerprint = f"opencv-{kind}-{max_features}"
 
+    # retrieval for SIFT/ORB: the tiny-image descriptor (it finds keyframes from nearby viewpoints only)
+    descriptor_source = "thumbnail-32x24"
+
+    def describe(self, image: np.ndarray) -> np.ndarray:
+        from loftr_ros.localization.retrieval import thumbnail_descriptor
+
+        return thumbnail_descriptor(image)
+
     def extract(self, image: np.ndarray) -> LocalFeatures:
         keypoints, descriptors = self._detector.detectAndCompute(_gray(image), None)
         points = np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2)

@@ -10,6 +10,7 @@ import numpy as np
 from loftr_ros.baselines import OpenCVMatcher
 from loftr_ros.config import MatcherSettings
 from loftr_ros.localization.retrieval import gem_descriptor
+from loftr_ros.localization.types import Matcher
 
 
 class LoFTRLocalizationMatcher:
@@ -22,6 +23,10 @@ class LoFTRLocalizationMatcher:
     def __init__(self, matcher: Any) -> None:
         self.matcher = matcher
         self._described: tuple[np.ndarray, Any] | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return self.matcher.fingerprint
 
     def extract(self, image: np.ndarray) -> Any:
         return self.matcher.extract(image)
@@ -40,13 +45,15 @@ class LoFTRLocalizationMatcher:
         return gem_descriptor(features.coarse[0])
 
     def match(self, query_image: np.ndarray, keyframes: Sequence[Any]) -> list[Any]:
-        described, self._described = self._described, None
+        """Matches against keyframe features; the query's features come from ``describe`` of the same image
+        (kept until the next image is described, so a cascade's every step reuses them)."""
+        described = self._described
         query = described[1] if described is not None and described[0] is query_image else query_image
         return self.matcher.match(query, keyframes)
 
 
-def create_matcher(settings: MatcherSettings) -> Any:
-    """A matcher with ``extract(image)``, ``match(query, features)`` (and ``describe``), as the localizer expects."""
+def create_matcher(settings: MatcherSettings) -> Matcher:
+    """The matcher ``settings`` names, as the localizer expects it (:class:`~loftr_ros.localization.types.Matcher`)."""
     settings.validate()
     if settings.type in ("sift", "orb"):
         return OpenCVMatcher(settings.type)

@@ -94,7 +94,12 @@ def summarize(
         },
         "note": ALIGNMENT_NOTE,
     }
-    return {"accuracy": accuracy, "latency_s": metrics.latency_percentiles(r.timings for r in records)}
+    tried = [len(r.keyframe_ids) for r in records if r.keyframe_ids]
+    return {
+        "accuracy": accuracy,
+        "latency_s": metrics.latency_percentiles(r.timings for r in records),
+        "keyframes_matched_mean": float(np.mean(tried)) if tried else 0.0,  # the cascade's work per frame
+    }
 
 
 def _jsonable(value: Any) -> Any:
@@ -172,6 +177,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         "latency p50/p90: "
         + ", ".join(
             f"{k} {v['p50'] * 1e3:.1f}/{v['p90'] * 1e3:.1f} ms" for k, v in summary["latency_s"].items()
-        ),
+        )
+        + f"; keyframes matched per frame {summary.get('keyframes_matched_mean', 0.0):.2f}",
     ]
     return "\n".join(lines)

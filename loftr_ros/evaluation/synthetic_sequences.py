@@ -18,8 +18,8 @@ import numpy as np
 from loftr_ros.errors import ConfigError
 from loftr_ros.evaluation.report import FrameRecord
 from loftr_ros.localization.config import LocalizerConfig
-from loftr_ros.localization.localizer import Localizer, Matcher
-from loftr_ros.localization.types import Keyframe
+from loftr_ros.localization.localizer import Localizer
+from loftr_ros.localization.types import Keyframe, Matcher
 from loftr_ros.transforms import so3_exp
 
 if TYPE_CHECKING:  # the renderer (torch) loads only when sequences are made

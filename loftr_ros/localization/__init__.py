@@ -13,7 +13,7 @@ from loftr_ros.localization.config import (
     RetrievalConfig,
     StoreConfig,
 )
-from loftr_ros.localization.localizer import Localizer, Matcher
+from loftr_ros.localization.localizer import Localizer
 from loftr_ros.localization.retrieval import RetrievalIndex, gem_descriptor
 from loftr_ros.localization.store import KeyframeInfo, KeyframeStore
 from loftr_ros.localization.types import (
@@ -21,6 +21,7 @@ from loftr_ros.localization.types import (
     Keyframe,
     LocalizationResult,
     LocalizationState,
+    Matcher,
     MatchSet,
 )
 

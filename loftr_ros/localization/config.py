@@ -22,7 +22,6 @@ class StoreConfig:
 
     synchronous: str = "NORMAL"  # SQLite PRAGMA synchronous: NORMAL survives a killed process, FULL power loss
     busy_timeout_ms: int = 5000  # wait this long for another writer's lock before failing
-    cache_features: bool = True  # keep the matcher's keyframe features in the map, keyed by its fingerprint
 
     def validate(self) -> None:
         _require(
@@ -110,6 +109,8 @@ class LocalizerConfig:
     pose: PoseConfig = field(default_factory=PoseConfig)  # how the pose is solved
     gates: QualityGates = field(default_factory=QualityGates)  # when a pose counts as localized
     store: StoreConfig = field(default_factory=StoreConfig)  # how a map file is opened
+    cascade: bool = True  # match the best-ranked keyframe first; the next ones only while no pose passes with margin
+    cascade_margin: float = 1.5  # a pose ends the cascade when its inliers reach this times gates.min_inliers
     feature_cache_size: int = 256  # keyframe features kept in memory (least recently used dropped)
     keyframe_cache_size: int = 32  # decoded keyframes (image, depth) kept in memory when reading a store
 
@@ -118,5 +119,6 @@ class LocalizerConfig:
             value = getattr(self, f.name)
             if hasattr(value, "validate"):
                 value.validate()
+        _require(1.0 <= self.cascade_margin <= 100.0, "LocalizerConfig.cascade_margin must be in [1, 100]")
         _require(self.feature_cache_size >= 0, "LocalizerConfig.feature_cache_size must be >= 0")
         _require(self.keyframe_cache_size >= 1, "LocalizerConfig.keyframe_cache_size must be >= 1")

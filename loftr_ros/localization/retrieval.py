@@ -50,7 +50,7 @@ def thumbnail_descriptor(image: np.ndarray, size: tuple[int, int] = (32, 24)) ->
 
     The fallback for matchers without a learned descriptor (SIFT, ORB): it finds keyframes taken from
     nearby viewpoints, not wide-baseline ones. Use :func:`gem_descriptor` of LoFTR's coarse features
-    where available (``loftr_ros.localization.localizer.coarse_describer``).
+    where available (``loftr_ros.matchers.LoFTRLocalizationMatcher.describe``).
     """
     import cv2
 
@@ -62,7 +62,6 @@ def thumbnail_descriptor(image: np.ndarray, size: tuple[int, int] = (32, 24)) ->
     return l2_normalise((small - small.mean()).reshape(-1))
 
 
-thumbnail_descriptor.descriptor_source = "thumbnail-32x24"  # type: ignore[attr-defined]  # see Localizer
 
 
 def l2_normalise(v: np.ndarray) -> np.ndarray:

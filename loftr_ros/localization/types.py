@@ -11,7 +11,9 @@ Conventions everywhere in the core:
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -115,3 +117,35 @@ class LocalizationResult:
     @property
     def localized(self) -> bool:
         return self.state is LocalizationState.LOCALIZED
+
+
+class PairMatches(Protocol):
+    """A matcher's result for one keyframe: query (0) and keyframe (1) pixels (N, 2), confidence (N,)."""
+
+    keypoints0: np.ndarray
+    keypoints1: np.ndarray
+    confidence: np.ndarray
+
+
+@runtime_checkable
+class Matcher(Protocol):
+    """What the core needs of a matcher (our LoFTR through ``loftr_ros.matchers``, SIFT/ORB, test fakes).
+
+    ``extract`` computes a keyframe's features once (the map caches them); ``match`` matches a query image
+    against such features, one result per keyframe in order; ``describe`` gives the global descriptor that
+    retrieval compares (L2-normalised, the same for keyframes and queries). ``fingerprint`` names the
+    weights and input scaling, ``descriptor_source`` what ``describe`` computes: a map whose stored
+    descriptors came from another source gets them recomputed.
+    """
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    @property
+    def descriptor_source(self) -> str: ...
+
+    def extract(self, image: np.ndarray) -> Any: ...
+
+    def describe(self, image: np.ndarray) -> np.ndarray: ...
+
+    def match(self, query_image: np.ndarray, keyframes: Sequence[Any]) -> Sequence[PairMatches]: ...

@@ -45,7 +45,7 @@ class EvaluateOptions:
     device: str = "auto"
     max_side: int = MatcherSettings.max_side  # LoFTR: longest side the network sees (resized to it; 0 = as is)
     seed: int = 0  # RANSAC and every random generator
-    top_k: int = 0  # keyframes matched per frame; 0 = all when the matcher has no global descriptor
+    top_k: int = 0  # keyframes matched per frame; 0 = the node's 3 for LoFTR, all for SIFT/ORB (tiny-image retrieval)
     prior: str = "none"  # "previous": the last localized pose narrows retrieval (tracking, not relocalization)
     max_frames: int = 0  # evaluate only the first N images (0 = all)
     montage_frames: int = 4  # frames drawn in matches.png
@@ -69,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of RANSAC and of every random generator")
     parser.add_argument(
         "--top-k", type=int, default=0,
-        help="keyframes matched per frame (0: all keyframes when the matcher has no global descriptor)",
+        help="keyframes matched per frame (0: 3 for LoFTR, all for SIFT/ORB, whose tiny-image retrieval is weak)",
     )  # fmt: skip
     parser.add_argument("--prior", choices=PRIORS, default="none", help="pose prior: none or the previous pose")
     parser.add_argument("--max-frames", type=int, default=0, help="evaluate only the first N images (0 = all)")
@@ -131,7 +131,7 @@ def evaluate(options: EvaluateOptions, output: Path) -> dict[str, Any]:
     )
     seed_everything(options.seed)  # again: building LoFTR may have drawn random numbers
     base = LocalizerConfig()
-    store_config = replace(base.store, cache_features=False)  # never write into the map being evaluated
+    store_config = base.store
     output.mkdir(parents=True, exist_ok=True)
     with BagReader(options.bag) as reader:
         reader.require([options.image_topic, options.camera_info_topic])
@@ -149,8 +149,9 @@ def evaluate(options: EvaluateOptions, output: Path) -> dict[str, Any]:
             keyframes = read_keyframes(reader, options.keyframes_topic)
             num_keyframes = len(keyframes)
             source = f"{options.bag}:{options.keyframes_topic}"
-        has_descriptor = getattr(matcher, "describe", None) is not None
-        top_k = options.top_k or (base.retrieval.top_k if has_descriptor else max(1, num_keyframes))
+        # LoFTR's learned descriptor retrieves; SIFT/ORB's tiny image is weak, so they try every keyframe
+        learned_descriptor = options.matcher == "loftr"
+        top_k = options.top_k or (base.retrieval.top_k if learned_descriptor else max(1, num_keyframes))
         config = replace(
             base,
             retrieval=replace(base.retrieval, top_k=top_k),

@@ -103,7 +103,18 @@ def pair_with_outliers(
     return FakePairMatches(a.astype(np.float32), b.astype(np.float32), np.ones(len(a), np.float32))
 
 
-class FakeMatcher:
+class ThumbnailRetrieval:
+    """The tiny-image descriptor, as SIFT/ORB retrieve: for fake matchers."""
+
+    descriptor_source = "thumbnail-32x24"
+
+    def describe(self, image: np.ndarray) -> np.ndarray:
+        from loftr_ros.localization.retrieval import thumbnail_descriptor
+
+        return thumbnail_descriptor(image)
+
+
+class FakeMatcher(ThumbnailRetrieval):
     """Returns ground-truth correspondences between images of the synthetic world, plus noise and outliers.
 
     Images are told apart by :func:`image_index`; ``poses[index]`` is the camera of each image.
@@ -125,19 +136,15 @@ class FakeMatcher:
         self.noise_px, self.outlier_ratio = noise_px, outlier_ratio
         self.rng = np.random.default_rng(seed)
         self.extract_calls = 0
+        self.matched: list[int] = []  # keyframes per match call
 
     def extract(self, image: np.ndarray) -> dict:
         self.extract_calls += 1
         return {"index": np.array([image_index(image)], np.int64)}
 
-    def features_to_arrays(self, features: dict) -> dict[str, np.ndarray]:
-        return dict(features)
-
-    def features_from_arrays(self, arrays: dict[str, np.ndarray]) -> dict:
-        return dict(arrays)
-
     def match(self, query_image: np.ndarray, keyframes: list[dict]) -> list[FakePairMatches]:
         q = image_index(query_image)
+        self.matched.append(len(keyframes))
         out = []
         for feats in keyframes:
             k = int(feats["index"][0])

@@ -11,9 +11,9 @@ import pytest
 from localization.scene import INTRINSICS, FakeMatcher, image_for, look_at, make_keyframe, world_points
 from loftr_ros.errors import ConfigError, LocalizationError
 from loftr_ros.localization.config import LocalizerConfig, QualityGates, RetrievalConfig
-from loftr_ros.localization.localizer import Localizer, Matcher
+from loftr_ros.localization.localizer import Localizer
 from loftr_ros.localization.store import KeyframeStore
-from loftr_ros.localization.types import CameraIntrinsics, Keyframe, LocalizationState
+from loftr_ros.localization.types import CameraIntrinsics, Keyframe, LocalizationState, Matcher
 from loftr_ros.transforms import pose_error
 
 TARGET = np.array([5.0, 5.0, 1.3])  # a corner of the room, so relative poses are well posed
@@ -35,7 +35,7 @@ def world() -> dict:
 def _localizer(world: dict, with_depth: bool, keyframes=(1, 2), store: KeyframeStore | None = None, **kw) -> tuple:
     matcher = FakeMatcher(world["X"], world["poses"], **kw)
     kfs = [make_keyframe(i, world["poses"][i], world["X"], with_depth) for i in keyframes]
-    config = LocalizerConfig(retrieval=RetrievalConfig(top_k=2))
+    config = LocalizerConfig(retrieval=RetrievalConfig(top_k=2), cascade=False)  # every keyframe: the solvers' tests
     if store is not None:
         for kf in kfs:
             store.add(kf)
@@ -148,32 +148,29 @@ def test_retrieval_by_descriptor_picks_the_right_keyframes(world: dict) -> None:
     matcher = FakeMatcher(world["X"], world["poses"])
     from localization.scene import image_index
 
-    def describe(image: np.ndarray) -> np.ndarray:
-        return np.array(descriptors[image_index(image)], np.float32)
+    class Described(FakeMatcher):
+        descriptor_source = "by-hand"
 
+        def describe(self, image: np.ndarray) -> np.ndarray:
+            return np.array(descriptors[image_index(image)], np.float32)
+
+    matcher = Described(world["X"], world["poses"])
     kfs = [make_keyframe(i, world["poses"][i], world["X"], True) for i in (1, 2, 3)]
-    localizer = Localizer(kfs, matcher, LocalizerConfig(retrieval=RetrievalConfig(top_k=2)), describe=describe)
+    localizer = Localizer(kfs, matcher, LocalizerConfig(retrieval=RetrievalConfig(top_k=2), cascade=False))
     result = localizer.localize(image_for(0), INTRINSICS, 1)
     assert result.localized and set(result.keyframe_ids) == {"kf0001", "kf0002"}
     assert localizer.remove_keyframe("kf0001") and len(localizer) == 2
 
 
-def test_features_are_cached_in_memory_and_in_the_store(world: dict, tmp_path: Path) -> None:
+def test_features_are_cached_in_memory(world: dict, tmp_path: Path) -> None:
     with KeyframeStore(tmp_path / "map.db") as store:
         localizer, matcher = _localizer(world, with_depth=True, store=store)
         assert localizer.localize(image_for(0), INTRINSICS, 1).localized
         assert localizer.localize(image_for(0), INTRINSICS, 2).localized
         assert matcher.extract_calls == 2  # once per keyframe, not per query
-        assert store.get_features("kf0001", FakeMatcher.fingerprint) is not None
-    with KeyframeStore(tmp_path / "map.db") as store:
-        matcher = FakeMatcher(world["X"], world["poses"])
-        localizer = Localizer(store, matcher, LocalizerConfig(retrieval=RetrievalConfig(top_k=2)))
-        assert localizer.localize(image_for(0), INTRINSICS, 3).localized
-        assert matcher.extract_calls == 0  # read back from the map file
         localizer.add_keyframe(make_keyframe(3, world["poses"][3], world["X"], True))
         assert "kf0003" in store and len(localizer) == 3
         assert localizer.clear() == 3 and len(store) == 0
-        assert store.get_features("kf0001", FakeMatcher.fingerprint) is None  # cascaded
         assert store._db.execute("SELECT count(*) FROM pixels").fetchone()[0] == 0
 
 
@@ -191,7 +188,7 @@ def test_save_clear_and_reconfigure(world: dict, tmp_path: Path) -> None:
         assert backed.save(tmp_path / "copy.db") == 2
         assert backed.save(tmp_path / "saved.db") == 2  # its own file: nothing to do
     with KeyframeStore(tmp_path / "copy.db") as copy:
-        assert copy.get_features("kf0001", FakeMatcher.fingerprint) is not None
+        assert copy.ids() == ["kf0001", "kf0002"]
     localizer.reconfigure(replace(localizer.config, gates=QualityGates(min_inliers=100_000)))
     assert localizer.localize(image_for(0), INTRINSICS, 1).reason.startswith("too few inliers")
     with pytest.raises(ConfigError, match="top_k"):
@@ -212,7 +209,7 @@ def test_a_map_saved_without_descriptors_gets_them_on_open(tmp_path: Path) -> No
             image = rng.integers(0, 256, (48, 64), dtype=np.uint8)
             store.add(Keyframe(f"kf{i}", i, "map", image, intrinsics, np.eye(4)))
     with KeyframeStore(tmp_path / "map.db") as store:
-        localizer = Localizer(store, matcher=None, describe=thumbnail_descriptor)
+        localizer = Localizer(store, _CountingDescriber("thumbnail-32x24"))
         _, _, has_descriptor, _ = store.index_data()
         assert len(localizer) == 4 and has_descriptor.all()
         expected = thumbnail_descriptor(store.get("kf2").image)
@@ -220,7 +217,9 @@ def test_a_map_saved_without_descriptors_gets_them_on_open(tmp_path: Path) -> No
 
 
 class _CountingDescriber:
-    """A named ``describe``: the thumbnail, scaled per source so that sources give different vectors."""
+    """A matcher that only describes: the thumbnail, scaled per source so that sources give different vectors."""
+
+    fingerprint = "counting"
 
     def __init__(self, source: str, sign: float = 1.0) -> None:
         from loftr_ros.localization.retrieval import thumbnail_descriptor
@@ -228,9 +227,15 @@ class _CountingDescriber:
         self.descriptor_source, self.sign, self.calls = source, sign, 0
         self._thumbnail = thumbnail_descriptor
 
-    def __call__(self, image: np.ndarray) -> np.ndarray:
+    def describe(self, image: np.ndarray) -> np.ndarray:
         self.calls += 1
         return self.sign * self._thumbnail(image)
+
+    def extract(self, image: np.ndarray) -> None:
+        raise AssertionError("not matched in these tests")
+
+    def match(self, query_image: np.ndarray, keyframes: list) -> list:
+        raise AssertionError("not matched in these tests")
 
 
 def test_stored_descriptors_from_another_source_are_recomputed(tmp_path: Path) -> None:
@@ -239,25 +244,49 @@ def test_stored_descriptors_from_another_source_are_recomputed(tmp_path: Path) -
     path = tmp_path / "map.db"
     with KeyframeStore(path) as store:
         first = _CountingDescriber("a")
-        localizer = Localizer(store, matcher=None, describe=first)
+        localizer = Localizer(store, first)
         for i in range(3):
             image = rng.integers(0, 256, (48, 64), dtype=np.uint8)
             localizer.add_keyframe(Keyframe(f"kf{i}", i, "map", image, intrinsics, np.eye(4)))
         assert first.calls == 3 and store.descriptor_source == "a"
     with KeyframeStore(path, readonly=True) as store:
         other = _CountingDescriber("b", sign=-1.0)
-        Localizer(store, matcher=None, describe=other)
+        Localizer(store, other)
         assert other.calls == 3  # used in memory; the read-only file keeps its own
         assert store.descriptor_source == "a"
     with KeyframeStore(path) as store:
-        unnamed = lambda image: -first(image)  # noqa: E731  no source: stored descriptors are trusted
-        Localizer(store, matcher=None, describe=unnamed)
+        unnamed = _CountingDescriber("", sign=-1.0)  # no source: stored descriptors are trusted
+        Localizer(store, unnamed)
+        assert unnamed.calls == 0
         assert first.calls == 3
         same = _CountingDescriber("a")
-        Localizer(store, matcher=None, describe=same)
+        Localizer(store, same)
         assert same.calls == 0
         other = _CountingDescriber("b", sign=-1.0)
-        Localizer(store, matcher=None, describe=other)
+        Localizer(store, other)
         assert other.calls == 3 and store.descriptor_source == "b"
-        expected = other(store.get("kf1").image)
+        expected = other.describe(store.get("kf1").image)
         np.testing.assert_allclose(store.info("kf1").descriptor, expected / np.linalg.norm(expected), atol=1e-5)
+
+
+def test_cascade_stops_at_the_first_keyframe_that_gives_a_pose_with_margin(world: dict) -> None:
+    matcher = FakeMatcher(world["X"], world["poses"], noise_px=0.3)
+    kfs = [make_keyframe(i, world["poses"][i], world["X"], True) for i in (1, 2)]
+    localizer = Localizer(kfs, matcher, LocalizerConfig(retrieval=RetrievalConfig(top_k=2)))
+    result = localizer.localize(image_for(0), INTRINSICS, 1)
+    assert result.localized and len(result.keyframe_ids) == 1 and matcher.matched == [1]
+    assert list(result.timings) == ["retrieve", "match", "pose"]
+    # a margin no pose reaches: every retrieved keyframe is tried, one at a time, and the pose is kept
+    strict = Localizer(kfs, matcher, LocalizerConfig(retrieval=RetrievalConfig(top_k=2), cascade_margin=100.0))
+    matcher.matched.clear()
+    result = strict.localize(image_for(0), INTRINSICS, 2)
+    assert result.localized and len(result.keyframe_ids) == 2 and matcher.matched == [1, 1]
+
+
+def test_cascade_goes_on_while_one_keyframe_cannot_give_a_metric_pose(world: dict) -> None:
+    matcher = FakeMatcher(world["X"], world["poses"], noise_px=0.3)
+    kfs = [make_keyframe(i, world["poses"][i], world["X"], False) for i in (1, 2)]  # no depth: two are needed
+    localizer = Localizer(kfs, matcher, LocalizerConfig(retrieval=RetrievalConfig(top_k=2)))
+    result = localizer.localize(image_for(0), INTRINSICS, 1)
+    assert result.localized, result.reason
+    assert sorted(result.keyframe_ids) == ["kf0001", "kf0002"] and matcher.matched == [1, 1]

@@ -102,14 +102,25 @@ def test_benchmark_tool_runs(capsys: pytest.CaptureFixture[str]) -> None:
     assert "among 20000 keyframes" in capsys.readouterr().out
 
 
-def test_coarse_describer_pools_the_matchers_coarse_map() -> None:
+def test_loftr_describes_with_gem_of_its_coarse_map_and_reuses_it_for_matching() -> None:
     from types import SimpleNamespace
 
-    from loftr_ros.localization.localizer import coarse_describer
+    from loftr_ros.matchers import LoFTRLocalizationMatcher
 
     fmap = torch.rand(1, 16, 6, 8)
-    matcher = SimpleNamespace(extract=lambda image: SimpleNamespace(coarse=fmap))
-    np.testing.assert_allclose(coarse_describer(matcher)(np.zeros((48, 64), np.uint8)), gem_descriptor(fmap[0]))
+    extracted, matched = [], []
+    inner = SimpleNamespace(
+        extract=lambda image: extracted.append(image) or SimpleNamespace(coarse=fmap, blank=False),
+        match=lambda query, keyframes: matched.append(query) or [],
+        fingerprint="fp",
+    )
+    matcher = LoFTRLocalizationMatcher(inner)
+    image = np.zeros((48, 64), np.uint8)
+    np.testing.assert_allclose(matcher.describe(image), gem_descriptor(fmap[0]))
+    matcher.match(image, [])
+    matcher.match(image, [])  # a cascade's second step: the query's backbone pass is not repeated
+    assert len(extracted) == 1 and all(q is not image for q in matched)
+    assert matcher.descriptor_source == "loftr-gem3-fp"
 
 
 def test_with_a_prior_keyframes_without_descriptor_rank_last() -> None:

@@ -8,7 +8,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from localization.scene import FakePairMatches, pair_with_outliers
+from localization.scene import FakePairMatches, ThumbnailRetrieval, pair_with_outliers
 from loftr_ros.evaluation.synthetic_sequences import noisy_prior, sequence_keyframes
 from loftr_ros.localization.config import LocalizerConfig, RetrievalConfig
 from loftr_ros.localization.localizer import Localizer
@@ -21,7 +21,7 @@ def _key(image: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
 
 
-class DepthOracleMatcher:
+class DepthOracleMatcher(ThumbnailRetrieval):
     """Correspondences from rendered depth and poses: query grid pixels, projected into the keyframe,
     kept where the keyframe's depth agrees (not occluded); then keyframe-side pixel noise and outliers."""
 
@@ -29,6 +29,8 @@ class DepthOracleMatcher:
         self.views = {_key(v.image): v for v in views}
         self.noise_px, self.outlier_ratio, self.step = noise_px, outlier_ratio, step
         self.rng = np.random.default_rng(0)
+
+    fingerprint = "depth-oracle"
 
     def extract(self, image: np.ndarray) -> str:
         return _key(image)

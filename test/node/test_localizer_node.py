@@ -207,7 +207,7 @@ def test_node_localizes_a_synthetic_sequence_and_survives_malformed_input(probe:
     for index, view in enumerate(queries):
         stamp_ns = base_ns + index * 100_000_000
         status = localize(probe, view, stamp_ns)
-        assert len(status.keyframe_ids) == 3 and len(status.timings) >= 2
+        assert 1 <= len(status.keyframe_ids) <= 3 and len(status.timings) >= 2  # the cascade stops early
         if status.state != LocalizationStatus.STATE_LOCALIZED:
             errors.append((np.inf, np.inf))
             continue
