@@ -46,6 +46,7 @@ class NodeConfig:
     prior_timeout_s: float = option(5.0, range=(0.0, 3600.0))  # a prior older than this is ignored (0 = no priors)
     diagnostics_period_s: float = option(1.0, range=(0.1, 60.0))  # how often /diagnostics is published
     pending_image_timeout_s: float = option(0.5, range=(0.0, 10.0))  # an image waits this long for camera_info
+    max_image_pixels: int = option(8_000_000, range=(1, 200_000_000))  # larger images are refused undecoded
 
     def validate(self) -> None:
         if self.image_transport not in IMAGE_TRANSPORTS:

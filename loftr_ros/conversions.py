@@ -129,10 +129,49 @@ def numpy_to_image(array: np.ndarray, encoding: str, header: Header | None = Non
     return out
 
 
-def compressed_to_numpy(msg: CompressedImage) -> tuple[np.ndarray, str]:
+DEFAULT_MAX_IMAGE_PIXELS = 8_000_000  # four 1920x1080 frames: larger messages are refused undecoded
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def compressed_image_size(raw: np.ndarray) -> tuple[int, int]:
+    """(width, height) a PNG or JPEG declares in its header, read without decoding the image.
+
+    Raises ConversionError for any other format and for a header that is cut short or malformed.
+    """
+    data = raw.tobytes()
+    if data[:8] == _PNG_MAGIC:
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            raise ConversionError("PNG header is truncated or has no IHDR chunk")
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 4 <= len(data):
+            if data[i] != 0xFF:
+                raise ConversionError(f"JPEG header is malformed at byte {i}")
+            marker = data[i + 1]
+            if marker == 0xFF:  # fill byte
+                i += 1
+                continue
+            length = int.from_bytes(data[i + 2 : i + 4], "big")
+            if marker in _JPEG_SOF:
+                if i + 9 > len(data):
+                    break
+                return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(data[i + 5 : i + 7], "big")
+            if length < 2:
+                raise ConversionError(f"JPEG header is malformed at byte {i}")
+            i += 2 + length
+        raise ConversionError("JPEG header is truncated: no frame size before the data ends")
+    raise ConversionError(f"compressed data is neither PNG nor JPEG (starts with {data[:8].hex()})")
+
+
+def compressed_to_numpy(
+    msg: CompressedImage, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS
+) -> tuple[np.ndarray, str]:
     """Decode a CompressedImage (jpeg, png, or image_transport's compressedDepth png).
 
-    Returns the pixels and their encoding: ``bgr8``, ``bgra8``, ``mono8``, ``mono16`` or ``16UC1``.
+    The size the header declares is checked against ``max_pixels`` before anything is decoded, and any
+    decoder failure becomes a ConversionError with the reason. Returns the pixels and their encoding:
+    ``bgr8``, ``bgra8``, ``mono8``, ``mono16`` or ``16UC1``.
     """
     fmt = msg.format.lower()
     raw = _raw_bytes(msg.data)
@@ -145,7 +184,15 @@ def compressed_to_numpy(msg: CompressedImage) -> tuple[np.ndarray, str]:
             raise ConversionError(msg_)
         if raw[: len(_PNG_MAGIC)].tobytes() != _PNG_MAGIC:
             raw = raw[_COMPRESSED_DEPTH_HEADER_BYTES:]
-    pixels = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
+    width, height = compressed_image_size(raw)
+    if width <= 0 or height <= 0 or width * height > max_pixels:
+        msg_ = f"compressed image declares {width}x{height} pixels: refused (max_image_pixels {max_pixels})"
+        raise ConversionError(msg_)
+    try:
+        pixels = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
+    except cv2.error as error:
+        msg_ = f"compressed image (format '{msg.format}', {raw.size} bytes) could not be decoded: {error.err}"
+        raise ConversionError(msg_) from None
     if pixels is None or pixels.size == 0:
         msg_ = f"compressed image (format '{msg.format}', {raw.size} bytes) could not be decoded"
         raise ConversionError(msg_)
@@ -205,18 +252,25 @@ def to_matching_image(pixels: np.ndarray, encoding: str) -> np.ndarray:
     raise ConversionError(msg)
 
 
-def image_for_matching(msg: Image | CompressedImage) -> np.ndarray:
-    """The matcher's input from a raw or compressed image message."""
+def _check_raw_size(msg: Image, max_pixels: int) -> None:
+    if int(msg.width) * int(msg.height) > max_pixels:
+        raise ConversionError(f"image is {msg.width}x{msg.height} pixels: refused (max_image_pixels {max_pixels})")
+
+
+def image_for_matching(msg: Image | CompressedImage, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> np.ndarray:
+    """The matcher's input from a raw or compressed image message of at most ``max_pixels`` pixels."""
     if isinstance(msg, CompressedImage):
-        return to_matching_image(*compressed_to_numpy(msg))
+        return to_matching_image(*compressed_to_numpy(msg, max_pixels))
+    _check_raw_size(msg, max_pixels)
     return to_matching_image(image_to_numpy(msg), msg.encoding)
 
 
-def depth_to_metres(msg: Image | CompressedImage) -> np.ndarray:
+def depth_to_metres(msg: Image | CompressedImage, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> np.ndarray:
     """float32 depth in metres, 0 where there is no measurement (16UC1 is millimetres, 32FC1 metres)."""
     if isinstance(msg, CompressedImage):
-        pixels, encoding = compressed_to_numpy(msg)
+        pixels, encoding = compressed_to_numpy(msg, max_pixels)
     else:
+        _check_raw_size(msg, max_pixels)
         pixels, encoding = image_to_numpy(msg), msg.encoding
     if encoding in ("16UC1", "mono16"):
         return pixels.astype(np.float32) * np.float32(0.001)
@@ -247,6 +301,14 @@ def rgb_to_image(image: np.ndarray, header: Header | None = None) -> Image:
 # --- camera calibration ---------------------------------------------------------------------------
 
 
+# coefficient counts OpenCV accepts for each ROS distortion model (sensor_msgs/distortion_models.hpp)
+DISTORTION_LENGTHS: dict[str, tuple[int, ...]] = {
+    "plumb_bob": (4, 5),
+    "rational_polynomial": (8, 12, 14),
+    "equidistant": (4,),
+}
+
+
 def camera_info_to_intrinsics(msg: CameraInfo) -> CameraIntrinsics:
     """Intrinsics and distortion of a CameraInfo; refuses zero sizes and non-finite or non-positive focals."""
     width, height = int(msg.width), int(msg.height)
@@ -259,6 +321,16 @@ def camera_info_to_intrinsics(msg: CameraInfo) -> CameraIntrinsics:
     fx, fy, cx, cy = k[0], k[4], k[2], k[5]
     if fx <= 0 or fy <= 0:
         raise ConversionError(f"camera_info focal lengths must be positive: fx={fx}, fy={fy}")
+    expected = DISTORTION_LENGTHS.get(msg.distortion_model)
+    if d.size and msg.distortion_model and expected is not None and d.size not in expected:
+        msg_ = (
+            f"camera_info distortion model '{msg.distortion_model}' takes {' or '.join(map(str, expected))} "
+            f"coefficients, got {d.size}"
+        )
+        raise ConversionError(msg_)
+    if d.size and any(abs(c) > 0 for c in d) and msg.distortion_model not in DISTORTION_LENGTHS:
+        supported = ", ".join(DISTORTION_LENGTHS)
+        raise ConversionError(f"camera_info distortion model '{msg.distortion_model}' is not supported ({supported})")
     return CameraIntrinsics(
         width=width,
         height=height,

@@ -181,6 +181,8 @@ class Localizer:
             return f"image is {w}x{h} but intrinsics say {intrinsics.width}x{intrinsics.height}"
         if not (intrinsics.fx > 0 and intrinsics.fy > 0 and np.isfinite([intrinsics.cx, intrinsics.cy]).all()):
             return "intrinsics need positive focal lengths and a finite principal point"
+        if intrinsics.has_distortion and len(intrinsics.distortion) not in (4, 5, 8, 12, 14):
+            return f"distortion needs 4, 5, 8, 12 or 14 coefficients, got {len(intrinsics.distortion)}"
         if prior is not None and (np.shape(prior) != (4, 4) or not np.all(np.isfinite(prior))):
             return "prior must be a finite (4, 4) T_map_camera"
         return ""

@@ -31,6 +31,11 @@ def undistort_points(points: np.ndarray, intrinsics: CameraIntrinsics) -> np.nda
         50,
         1e-10,
     )  # OpenCV's default 5 steps are short
+    if intrinsics.distortion_model == "equidistant":  # fisheye (Kannala-Brandt), 4 coefficients
+        out = cv2.fisheye.undistortPoints(
+            pts[:, None, :], intrinsics.K, np.asarray(intrinsics.distortion), R=None, P=intrinsics.K
+        )
+        return out.reshape(-1, 2)
     out = cv2.undistortPoints(
         pts[:, None, :],
         intrinsics.K,

@@ -168,7 +168,7 @@ class LocalizerNode(Node):
 
     def _on_depth(self, msg: Image) -> None:
         try:
-            depth = conversions.depth_to_metres(msg)
+            depth = conversions.depth_to_metres(msg, self.parameters.config.node.max_image_pixels)
         except ConversionError as error:
             self._reject("depth", error)
             return
@@ -179,7 +179,7 @@ class LocalizerNode(Node):
         convert_started = time.perf_counter()
         stamp_ns = conversions.stamp_to_ns(msg.header.stamp)
         try:
-            image = conversions.image_for_matching(msg)
+            image = conversions.image_for_matching(msg, self.parameters.config.node.max_image_pixels)
             intrinsics = conversions.camera_info_to_intrinsics(info)
         except ConversionError as error:
             self._reject("image", error)
