@@ -37,7 +37,7 @@ def test_a_huge_declared_png_is_refused_before_decoding() -> None:
 
 
 def test_an_image_above_the_limit_is_refused_and_below_it_decodes() -> None:
-    ok, png = cv2.imencode(".png", np.zeros((40, 50), np.uint8))
+    _, png = cv2.imencode(".png", np.zeros((40, 50), np.uint8))
     with pytest.raises(ConversionError, match="max_image_pixels 1000"):
         conversions.image_for_matching(compressed(png.tobytes()), max_pixels=1000)
     assert conversions.image_for_matching(compressed(png.tobytes()), max_pixels=2000).shape == (40, 50)
@@ -61,7 +61,7 @@ def test_undecodable_payloads_are_conversion_errors(data: bytes, match: str) -> 
 
 
 def test_jpeg_size_is_read_from_its_frame_header() -> None:
-    ok, jpeg = cv2.imencode(".jpg", np.zeros((30, 70, 3), np.uint8))
+    _, jpeg = cv2.imencode(".jpg", np.zeros((30, 70, 3), np.uint8))
     assert conversions.compressed_image_size(np.frombuffer(jpeg.tobytes(), np.uint8)) == (70, 30)
 
 
