@@ -8,8 +8,10 @@ has them recomputed (and rewritten unless it is read-only).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sqlite3
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
@@ -133,10 +135,13 @@ class KeyframeMap:
         path = Path(path)
         if self.store is not None and path.resolve() == self.store.path.resolve():
             return len(self.store)
+        if path.exists() and not KeyframeStore.is_map_file(path):
+            msg = f"refusing to overwrite {path}: it is not a loftr_ros map (choose another path or delete it)"
+            raise MapError(msg)
         tmp = path.with_name(path.name + ".saving")
-        for stale in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-            stale.unlink(missing_ok=True)
         try:
+            for stale in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+                stale.unlink(missing_ok=True)
             if self.store is not None:
                 self.store.backup(tmp)
             else:
@@ -146,7 +151,9 @@ class KeyframeMap:
                     if self.descriptor_source:
                         out.set_descriptor_source(self.descriptor_source)
             os.replace(tmp, path)
-        except OSError as error:
+        except (OSError, sqlite3.Error, MapError) as error:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
             msg = f"could not save the map to {path}: {error}"
             raise MapError(msg) from None
         logger.info("saved %d keyframes to %s", len(self.index), path)

@@ -166,6 +166,9 @@ class KeyframeStore:
         if not exists and (readonly or not create):
             msg = f"map file {self.path} does not exist"
             raise MapError(msg)
+        if exists and self.path.is_file() and self.path.stat().st_size == 0:
+            msg = f"map file {self.path} is empty (0 bytes), not a loftr_ros map; delete it to start a new map"
+            raise MapError(msg)
         try:
             if readonly:
                 uri = f"file:{self.path.resolve()}?mode=ro"
@@ -202,6 +205,16 @@ class KeyframeStore:
             msg = f"{self.path} could not be opened as a loftr_ros map: {error}"
             raise MapError(msg) from None
         logger.debug("opened map %s (%d keyframes)", self.path, len(self))
+
+    @staticmethod
+    def is_map_file(path: str | os.PathLike[str]) -> bool:
+        """Whether ``path`` is a SQLite file marked as a loftr_ros map: read from its header, never opened."""
+        try:
+            with open(path, "rb") as f:
+                header = f.read(100)
+        except OSError:
+            return False
+        return header[:16] == b"SQLite format 3\x00" and int.from_bytes(header[68:72], "big") == APPLICATION_ID
 
     def _is_empty(self) -> bool:
         return self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0

@@ -351,6 +351,10 @@ class LocalizerNode(Node):
         except LoftrRosError as error:
             response.message = str(error)
             return response
+        except Exception as error:  # a service must answer, never take the node down
+            self.get_logger().error(f"save_map to {path!r} failed: {error!r}")
+            response.message = f"could not save the map to {path}: {error}"
+            return response
         response.success = True
         response.message = f"saved {response.num_keyframes} keyframes to {path}"
         return response

@@ -244,3 +244,11 @@ def test_index_data_marks_keyframes_without_descriptor(tmp_path: Path) -> None:
         store.add(c)
         with pytest.raises(MapError, match="mixes descriptor sizes"):
             store.index_data()
+
+
+def test_an_empty_file_is_refused_not_turned_into_a_map(tmp_path: Path) -> None:
+    (tmp_path / "empty.db").write_bytes(b"")
+    with pytest.raises(MapError, match=r"empty.db is empty \(0 bytes\)"):
+        KeyframeStore(tmp_path / "empty.db")
+    assert (tmp_path / "empty.db").stat().st_size == 0
+    assert not KeyframeStore.is_map_file(tmp_path / "empty.db")

@@ -319,6 +319,18 @@ def test_map_services(probe: Probe, tmp_path: Path) -> None:
     saved = probe.call(SaveMap, f"{NODE}/save_map", SaveMap.Request(path=str(tmp_path / "map.db")))
     assert saved.success, saved.message
     assert saved.num_keyframes > 0 and (tmp_path / "map.db").exists()
+    # hostile paths (issue 13): every failure answered with the reason; nothing else overwritten; node stays up
+    (tmp_path / "notes.txt").write_text("not a map")
+    for bad, reason in [
+        (tmp_path / "notes.txt", "not a loftr_ros map"),
+        (tmp_path / "notes.txt" / "map.db", "could not save"),
+        (tmp_path / ("x" * 300 + ".db"), "could not save"),
+    ]:
+        answer = probe.call(SaveMap, f"{NODE}/save_map", SaveMap.Request(path=str(bad)))
+        assert not answer.success and reason in answer.message, answer.message
+    assert (tmp_path / "notes.txt").read_text() == "not a map"
+    again = probe.call(SaveMap, f"{NODE}/save_map", SaveMap.Request(path=str(tmp_path / "map.db")))
+    assert again.success, again.message  # a loftr_ros map may be replaced
     added = probe.call(Trigger, f"{NODE}/add_keyframe", Trigger.Request())
     assert not added.success and "depth" in added.message  # use_depth is off
     cleared = probe.call(Trigger, f"{NODE}/clear_map", Trigger.Request())
