@@ -9,6 +9,7 @@ while running). ``config/loftr_localizer.yaml`` holds the same defaults for ``--
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -52,8 +53,12 @@ class NodeConfig:
         if self.image_transport not in IMAGE_TRANSPORTS:
             msg = f"image_transport must be one of {', '.join(IMAGE_TRANSPORTS)}, not {self.image_transport!r}"
             raise ConfigError(msg)
-        if len(self.camera_to_base) != 7:
-            raise ConfigError("camera_to_base needs 7 numbers: x y z qx qy qz qw")
+        if len(self.camera_to_base) != 7 or not all(math.isfinite(v) for v in self.camera_to_base):
+            raise ConfigError("camera_to_base needs 7 finite numbers: x y z qx qy qz qw")
+        for f in fields(self):  # the descriptor ranges hold here too: a NaN fails every comparison
+            bounds, value = f.metadata.get("range"), getattr(self, f.name)
+            if bounds is not None and not bounds[0] <= value <= bounds[1]:
+                raise ConfigError(f"{f.name} must be in [{bounds[0]}, {bounds[1]}], not {value}")
         if not self.map_frame:
             raise ConfigError("map_frame must not be empty")
 

@@ -6,6 +6,7 @@ mutate a shared default. ``validate()`` raises :class:`~loftr_ros.errors.ConfigE
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 
 from loftr_ros.errors import ConfigError
@@ -14,6 +15,14 @@ from loftr_ros.errors import ConfigError
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ConfigError(message)
+
+
+def _require_finite(config: object) -> None:
+    """Every float option finite: NaN passes no comparison test and would silently disable a check."""
+    for f in fields(config):  # type: ignore[arg-type]
+        value = getattr(config, f.name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"{type(config).__name__}.{f.name} must be finite, not {value}")
 
 
 @dataclass(frozen=True)
@@ -28,7 +37,7 @@ class StoreConfig:
             self.synchronous in ("OFF", "NORMAL", "FULL", "EXTRA"),
             f"StoreConfig.synchronous must be OFF, NORMAL, FULL or EXTRA, not {self.synchronous!r}",
         )
-        _require(self.busy_timeout_ms >= 0, "StoreConfig.busy_timeout_ms must be >= 0")
+        _require(0 <= self.busy_timeout_ms <= 600_000, "StoreConfig.busy_timeout_ms must be in [0, 600000]")
 
 
 @dataclass(frozen=True)
@@ -41,9 +50,10 @@ class RetrievalConfig:
     prior_max_angle_deg: float = 60.0  # with a pose prior: keyframes looking away more than this are skipped
 
     def validate(self) -> None:
-        _require(self.top_k >= 1, "RetrievalConfig.top_k must be >= 1")
+        _require_finite(self)
+        _require(1 <= self.top_k <= 64, "RetrievalConfig.top_k must be >= 1 and at most 64")
         _require(-1.0 <= self.min_similarity <= 1.0, "RetrievalConfig.min_similarity must be in [-1, 1]")
-        _require(self.prior_max_distance_m > 0, "RetrievalConfig.prior_max_distance_m must be > 0")
+        _require(0 < self.prior_max_distance_m <= 1e4, "RetrievalConfig.prior_max_distance_m must be in (0, 1e4]")
         _require(0 < self.prior_max_angle_deg <= 180, "RetrievalConfig.prior_max_angle_deg must be in (0, 180]")
 
 
@@ -65,8 +75,12 @@ class PoseConfig:
     min_triangulation_angle_deg: float = 2.0  # no depth: rays from two keyframes must differ by this much
 
     def validate(self) -> None:
-        _require(self.max_reprojection_error_px > 0, "PoseConfig.max_reprojection_error_px must be > 0")
-        _require(self.max_epipolar_error_px > 0, "PoseConfig.max_epipolar_error_px must be > 0")
+        _require_finite(self)
+        _require(0 <= self.min_confidence <= 1, "PoseConfig.min_confidence must be in [0, 1]")
+        _require(0 < self.max_reprojection_error_px <= 100, "PoseConfig.max_reprojection_error_px must be in (0, 100]")
+        _require(0 < self.max_epipolar_error_px <= 100, "PoseConfig.max_epipolar_error_px must be in (0, 100]")
+        _require(self.ransac_max_iterations <= 1_000_000, "PoseConfig.ransac_max_iterations must be <= 1000000")
+        _require(self.max_depth_m <= 1e4, "PoseConfig.max_depth_m must be <= 1e4")
         _require(
             self.ransac_max_iterations >= self.ransac_min_iterations >= 1,
             "PoseConfig needs ransac_max_iterations >= ransac_min_iterations >= 1",
@@ -77,7 +91,7 @@ class PoseConfig:
         )
         _require(self.max_depth_jump > 0, "PoseConfig.max_depth_jump must be > 0")
         _require(0 <= self.min_depth_m < self.max_depth_m, "PoseConfig needs 0 <= min_depth_m < max_depth_m")
-        _require(self.refine_iterations >= 0, "PoseConfig.refine_iterations must be >= 0")
+        _require(0 <= self.refine_iterations <= 100, "PoseConfig.refine_iterations must be in [0, 100]")
         _require(self.min_triangulation_angle_deg >= 0, "PoseConfig.min_triangulation_angle_deg must be >= 0")
 
 
@@ -93,12 +107,14 @@ class QualityGates:
     max_jump_deg: float = 30.0  # with a prior: rotation away from it above this: "jump from prior"
 
     def validate(self) -> None:
-        _require(self.min_matches >= 0, "QualityGates.min_matches must be >= 0")
+        _require_finite(self)
+        _require(0 <= self.min_matches <= 1_000_000, "QualityGates.min_matches must be in [0, 1000000]")
+        _require(self.min_inliers <= 1_000_000, "QualityGates.min_inliers must be <= 1000000")
         _require(self.min_inliers >= 6, "QualityGates.min_inliers must be >= 6 (a pose has 6 unknowns)")
         _require(0 <= self.min_inlier_ratio <= 1, "QualityGates.min_inlier_ratio must be in [0, 1]")
-        _require(self.max_rmse_px > 0, "QualityGates.max_rmse_px must be > 0")
-        _require(self.max_jump_m > 0, "QualityGates.max_jump_m must be > 0")
-        _require(self.max_jump_deg > 0, "QualityGates.max_jump_deg must be > 0")
+        _require(0 < self.max_rmse_px <= 100, "QualityGates.max_rmse_px must be in (0, 100]")
+        _require(0 < self.max_jump_m <= 1e4, "QualityGates.max_jump_m must be in (0, 1e4]")
+        _require(0 < self.max_jump_deg <= 180, "QualityGates.max_jump_deg must be in (0, 180]")
 
 
 @dataclass(frozen=True)
@@ -120,5 +136,6 @@ class LocalizerConfig:
             if hasattr(value, "validate"):
                 value.validate()
         _require(1.0 <= self.cascade_margin <= 100.0, "LocalizerConfig.cascade_margin must be in [1, 100]")
-        _require(self.feature_cache_size >= 0, "LocalizerConfig.feature_cache_size must be >= 0")
-        _require(self.keyframe_cache_size >= 1, "LocalizerConfig.keyframe_cache_size must be >= 1")
+        _require_finite(self)
+        _require(0 <= self.feature_cache_size <= 100_000, "LocalizerConfig.feature_cache_size must be in [0, 100000]")
+        _require(1 <= self.keyframe_cache_size <= 100_000, "LocalizerConfig.keyframe_cache_size must be in [1, 100000]")

@@ -117,6 +117,12 @@ class LocalizerNode(Node):
             else:
                 self._tf = TransformBroadcaster(self)
 
+        # Before any subscription: declaring QoS overrides already runs _reconfigure, which may rebuild it.
+        # Wall time: diagnostics keep coming under use_sim_time while no /clock is published yet.
+        self._steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self._diagnostics_timer = self.create_timer(
+            settings.diagnostics_period_s, self._publish_diagnostics, clock=self._steady
+        )
         image_type = CompressedImage if settings.image_transport == "compressed" else Image
         image_topic = f"{topics.IMAGE}/compressed" if settings.image_transport == "compressed" else topics.IMAGE
         # e.g. `qos_overrides./camera/image.subscription.reliability: reliable` for a replay that must not drop
@@ -134,9 +140,6 @@ class LocalizerNode(Node):
         self.create_service(SaveMap, "~/save_map", self._save_map, callback_group=map_group)
         self.create_service(Trigger, "~/clear_map", self._clear_map, callback_group=map_group)
         self.create_service(Trigger, "~/add_keyframe", self._add_current_keyframe, callback_group=map_group)
-        # Wall time: diagnostics keep coming under use_sim_time while no /clock is published yet.
-        steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self.create_timer(settings.diagnostics_period_s, self._publish_diagnostics, clock=steady)
 
         self._worker = threading.Thread(target=self._work, name="loftr_localizer_worker", daemon=True)
         self._worker.start()
@@ -404,7 +407,16 @@ class LocalizerNode(Node):
         with self._core_lock:
             self.localizer.reconfigure(config.localizer)
         tolerance_ns = int(config.node.camera_info_tolerance_s * 1e9)
-        self._pairer.tolerance_ns = self._depth_pairer.tolerance_ns = tolerance_ns
+        with self._sync_lock:
+            self._pairer.tolerance_ns = self._depth_pairer.tolerance_ns = tolerance_ns
+            self._pairer.pending_timeout_s = config.node.pending_image_timeout_s
+            self._depth_pairer.pending_timeout_s = config.node.pending_image_timeout_s
+        period_ns = int(config.node.diagnostics_period_s * 1e9)
+        if self._diagnostics_timer.timer_period_ns != period_ns:  # a new period takes effect now
+            self.destroy_timer(self._diagnostics_timer)
+            self._diagnostics_timer = self.create_timer(
+                config.node.diagnostics_period_s, self._publish_diagnostics, clock=self._steady
+            )
 
     def destroy_node(self) -> None:
         if hasattr(self, "_slot"):  # not when the constructor failed (e.g. weights not found)

@@ -58,3 +58,20 @@ def test_field_comments_read_the_one_comment_per_option() -> None:
     comments = field_comments(MatcherSettings)
     assert comments["device"].startswith('"auto" (CUDA when there is one)')
     assert set(comments) == {"type", "weights", "device", "precision", "max_side"}
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "match"),
+    [
+        (("localizer", "pose", "min_confidence"), float("nan"), "must be finite"),
+        (("localizer", "gates", "max_rmse_px"), float("inf"), "must be finite"),
+        (("localizer", "retrieval", "top_k"), 2**62, "at most 64"),
+        (("localizer", "pose", "ransac_max_iterations"), 10**9, "<= 1000000"),
+        (("node", "diagnostics_period_s"), float("nan"), r"must be in \[0.1, 60.0\]"),
+        (("node", "max_image_pixels"), 0, "must be in"),
+        (("node", "camera_to_base"), (0.0, 0.0, float("nan"), 0.0, 0.0, 0.0, 1.0), "7 finite numbers"),
+    ],
+)
+def test_runtime_numbers_must_be_finite_and_bounded(path: tuple, value: object, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        config_with(LocalizerNodeConfig(), {path: value})
