@@ -66,21 +66,23 @@ class KeyframeMap:
             )  # fmt: skip
             has_descriptor[:] = False
         self.index.build(ids, descriptors if has_descriptor.any() else None, poses, has_descriptor)
-        self._describe_missing([i for i, has in zip(ids, has_descriptor, strict=True) if not has])
-        if other_source and not store.readonly:
-            store.set_descriptor_source(source)
+        missing = [i for i, has in zip(ids, has_descriptor, strict=True) if not has]
+        computed = self._describe(store, missing)
+        if (computed or other_source) and not store.readonly:
+            store.replace_descriptors(computed, source if other_source or not store.descriptor_source else "")
 
-    def _describe_missing(self, keyframe_ids: list[str]) -> None:
-        """Compute the descriptors a map was saved without (e.g. imported); stored unless it is read-only."""
-        if not keyframe_ids or self.store is None:
-            return
-        logger.info("computing %d missing keyframe descriptors of %s", len(keyframe_ids), self.store.path)
+    def _describe(self, store: KeyframeStore, keyframe_ids: list[str]) -> dict[str, np.ndarray]:
+        """The descriptors a map lacks (imported, or from another source), added to the index; the caller
+        writes them in one transaction, so a crash leaves the map as it was or fully converted."""
+        if not keyframe_ids:
+            return {}
+        logger.info("computing %d keyframe descriptors of %s", len(keyframe_ids), store.path)
+        computed = {}
         for keyframe_id in keyframe_ids:
-            keyframe = self.store.get(keyframe_id)
-            descriptor = as_numpy(self.matcher.describe(keyframe.image))
-            if not self.store.readonly:
-                self.store.update(keyframe_id, descriptor=descriptor)
-            self.index.add(keyframe_id, descriptor, keyframe.T_map_camera)
+            keyframe = store.get(keyframe_id)
+            computed[keyframe_id] = as_numpy(self.matcher.describe(keyframe.image))
+            self.index.add(keyframe_id, computed[keyframe_id], keyframe.T_map_camera)
+        return computed
 
     def __len__(self) -> int:
         return len(self.index)

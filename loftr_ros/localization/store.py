@@ -499,6 +499,20 @@ class KeyframeStore:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'descriptor_source'").fetchone()
         return row[0] if row else ""
 
+    def replace_descriptors(self, descriptors: dict[str, np.ndarray], source: str) -> None:
+        """Write many keyframes' descriptors and who computed them in one transaction: a crash at any point
+        leaves the old descriptors or all the new ones, never a mix of sizes."""
+
+        def write(db: sqlite3.Connection) -> None:
+            db.executemany(
+                "UPDATE keyframes SET descriptor=? WHERE id=?",
+                [(_descriptor_blob(d), keyframe_id) for keyframe_id, d in descriptors.items()],
+            )
+            if source:
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('descriptor_source', ?)", (source,))
+
+        self._run(write)
+
     def set_descriptor_source(self, source: str) -> None:
         self._run(lambda db: db.execute("INSERT OR REPLACE INTO meta VALUES ('descriptor_source', ?)", (source,)))
 
