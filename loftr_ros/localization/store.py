@@ -169,6 +169,8 @@ class KeyframeStore:
         if exists and self.path.is_file() and self.path.stat().st_size == 0:
             msg = f"map file {self.path} is empty (0 bytes), not a loftr_ros map; delete it to start a new map"
             raise MapError(msg)
+        if exists:
+            self.check_file(self.path)  # read-only: a file that fails is left exactly as it was
         try:
             if readonly:
                 uri = f"file:{self.path.resolve()}?mode=ro"
@@ -205,6 +207,34 @@ class KeyframeStore:
             msg = f"{self.path} could not be opened as a loftr_ros map: {error}"
             raise MapError(msg) from None
         logger.debug("opened map %s (%d keyframes)", self.path, len(self))
+
+    @staticmethod
+    def check_file(path: str | os.PathLike[str]) -> None:
+        """Raise MapError naming ``path`` unless it is a readable loftr_ros map: marked as one (or a blank
+        SQLite file), its tables present, SQLite's integrity check passing. Opened read-only, never changed."""
+        path = Path(path)
+        try:
+            db = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        except sqlite3.Error as error:
+            raise MapError(f"{path} cannot be opened: {error}") from None
+        try:
+            app_id = db.execute("PRAGMA application_id").fetchone()[0]
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if app_id == 0 and not tables:
+                return  # a blank SQLite file: it becomes a new map
+            if app_id != APPLICATION_ID:
+                expected = f"expected {APPLICATION_ID:#x}"
+                raise MapError(f"{path} is not a loftr_ros map (application_id {app_id:#x}, {expected})")
+            missing = {"meta", "keyframes", "pixels"} - tables
+            if missing:
+                raise MapError(f"{path} is a damaged loftr_ros map: tables {sorted(missing)} are missing")
+            problems = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
+            if problems != ["ok"]:
+                raise MapError(f"{path} is a damaged loftr_ros map: {'; '.join(problems)}")
+        except sqlite3.Error as error:
+            raise MapError(f"{path} is not a loftr_ros map or is damaged (SQLite says: {error})") from None
+        finally:
+            db.close()
 
     @staticmethod
     def is_map_file(path: str | os.PathLike[str]) -> bool:

@@ -16,7 +16,7 @@ import pytest
 
 from loftr_ros.errors import MapError
 from loftr_ros.localization import store as store_module
-from loftr_ros.localization.store import SCHEMA_VERSION, KeyframeStore
+from loftr_ros.localization.store import APPLICATION_ID, SCHEMA_VERSION, KeyframeStore
 from loftr_ros.localization.types import CameraIntrinsics, Keyframe
 
 K = CameraIntrinsics(64, 48, 50.0, 51.0, 31.5, 23.5, "plumb_bob", (0.1, -0.01, 0.0, 0.0, 0.0))
@@ -252,3 +252,36 @@ def test_an_empty_file_is_refused_not_turned_into_a_map(tmp_path: Path) -> None:
         KeyframeStore(tmp_path / "empty.db")
     assert (tmp_path / "empty.db").stat().st_size == 0
     assert not KeyframeStore.is_map_file(tmp_path / "empty.db")
+
+
+def _valid_map(path: Path, count: int = 30) -> None:
+    with KeyframeStore(path) as store:
+        for i in range(count):
+            store.add(_keyframe(i))
+
+
+@pytest.mark.parametrize("damage", ["no tables", "random bytes in the middle", "truncated"])
+def test_a_damaged_map_is_refused_naming_it_and_left_unchanged(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / "map.db"
+    if damage == "no tables":
+        db = sqlite3.connect(path)
+        db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        db.execute("CREATE TABLE unrelated (x)")
+        db.commit()
+        db.close()
+    else:
+        _valid_map(path)
+        data = bytearray(path.read_bytes())
+        if damage == "truncated":
+            data = data[: len(data) // 2]
+        else:
+            middle = len(data) // 2
+            data[middle : middle + 8192] = np.random.default_rng(0).integers(0, 256, 8192, dtype=np.uint8).tobytes()
+        path.write_bytes(bytes(data))
+    before = path.read_bytes()
+    with pytest.raises(MapError, match=r"map\.db"):
+        with KeyframeStore(path) as store:
+            store.index_data()
+            for kid in store.ids():
+                store.get(kid)
+    assert path.read_bytes() == before  # a failed open changes nothing on disk
