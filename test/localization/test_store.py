@@ -279,9 +279,8 @@ def test_a_damaged_map_is_refused_naming_it_and_left_unchanged(tmp_path: Path, d
             data[middle : middle + 8192] = np.random.default_rng(0).integers(0, 256, 8192, dtype=np.uint8).tobytes()
         path.write_bytes(bytes(data))
     before = path.read_bytes()
-    with pytest.raises(MapError, match=r"map\.db"):
-        with KeyframeStore(path) as store:
-            store.index_data()
-            for kid in store.ids():
-                store.get(kid)
+    with pytest.raises(MapError, match=r"map\.db"), KeyframeStore(path) as store:
+        store.index_data()
+        for kid in store.ids():
+            store.get(kid)
     assert path.read_bytes() == before  # a failed open changes nothing on disk
