@@ -20,6 +20,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
 from loftr_ros.errors import ConversionError, LoftrRosError
+from loftr_ros.localization.store import MAX_ID_BYTES
 from loftr_ros.localization.types import (
     CameraIntrinsics,
     Keyframe,
@@ -414,6 +415,8 @@ def keyframe_from_msg(msg: KeyframeMsg) -> Keyframe:
     """The core's Keyframe from a ``loftr_ros/Keyframe`` message, validated field by field."""
     if not msg.id:
         raise ConversionError("keyframe has an empty id")
+    if len(msg.id.encode()) > MAX_ID_BYTES:
+        raise ConversionError(f"keyframe id is {len(msg.id.encode())} bytes; at most {MAX_ID_BYTES}")
     if not msg.header.frame_id:
         raise ConversionError(f"keyframe '{msg.id}' has no pose: header.frame_id (the map frame) is empty")
     where = f"keyframe '{msg.id}'"

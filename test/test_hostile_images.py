@@ -79,3 +79,18 @@ def test_fisheye_distortion_uses_the_fisheye_model() -> None:
     normalised = (ideal - [319.5, 239.5]) / 300.0
     distorted = cv2.fisheye.distortPoints(normalised[:, None, :], K.K, np.array(K.distortion))[:, 0]
     np.testing.assert_allclose(undistort_points(distorted, K), ideal, atol=1e-3)
+
+
+def test_a_64_kb_keyframe_id_is_refused() -> None:
+    from loftr_ros.localization.store import KeyframeStore
+    from loftr_ros.localization.types import Keyframe
+    from loftr_ros.msg import Keyframe as KeyframeMsg
+
+    with pytest.raises(ConversionError, match="at most 256"):
+        conversions.keyframe_from_msg(KeyframeMsg(id="k" * 65536))
+    keyframe = Keyframe("k" * 65536, 0, "map", np.zeros((8, 8), np.uint8), CameraIntrinsics(8, 8, 5, 5, 3.5, 3.5),
+                        np.eye(4))  # fmt: skip
+    from loftr_ros.errors import MapError
+
+    with KeyframeStore(":memory:") as store, pytest.raises(MapError, match="1 to 256 bytes"):
+        store.add(keyframe)

@@ -37,6 +37,7 @@ from loftr_ros.localization.types import CameraIntrinsics, Keyframe
 logger = logging.getLogger("loftr_ros.localization")
 
 APPLICATION_ID = 0x4C465452  # "LFTR": marks a SQLite file as a loftr_ros map
+MAX_ID_BYTES = 256  # a keyframe id longer than this is a mistake (or an attack on memory and logs)
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -330,6 +331,8 @@ class KeyframeStore:
         Raises:
             MapError: the id exists (without ``replace``) or the keyframe is malformed.
         """
+        if not keyframe.id or len(keyframe.id.encode()) > MAX_ID_BYTES:
+            raise MapError(f"keyframe ids must be 1 to {MAX_ID_BYTES} bytes, got {len(keyframe.id.encode())}")
         meta, pixels = self._rows(keyframe)
 
         def write(db: sqlite3.Connection) -> None:

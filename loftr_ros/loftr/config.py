@@ -21,6 +21,10 @@ MATCH_TYPES = ("dual_softmax", "sinkhorn")
 RESOLUTIONS = ((8, 2),)
 
 
+MAX_CHANNELS = 2048  # per layer; the published model's widest is 256
+MAX_LAYERS = 64  # attention layers per stage; the published model has 8
+
+
 @dataclass
 class BackboneConfig:
     """ResNet-FPN backbone (official ``RESNETFPN``)."""
@@ -98,6 +102,14 @@ class LoFTRConfig:
         if len(self.backbone.block_dims) != 3 or min(*self.backbone.block_dims, self.backbone.initial_dim) < 1:
             msg = f"backbone.block_dims must be 3 positive ints, got {self.backbone.block_dims}"
             raise ConfigError(msg)
+        # far beyond any published model: a config asking for more is a mistake or an attack on memory
+        if max(*self.backbone.block_dims, self.backbone.initial_dim) > MAX_CHANNELS:
+            msg = f"backbone widths {self.backbone.block_dims} exceed {MAX_CHANNELS} channels"
+            raise ConfigError(msg)
+        for stage_name, stage in (("coarse", self.coarse), ("fine", self.fine)):
+            if len(stage.layer_names) > MAX_LAYERS or stage.nhead > MAX_CHANNELS:
+                msg = f"{stage_name}: {len(stage.layer_names)} layers, {stage.nhead} heads exceed {MAX_LAYERS} layers"
+                raise ConfigError(msg)
         for name, stage, channels in (
             ("coarse", self.coarse, self.backbone.block_dims[2]),
             ("fine", self.fine, self.backbone.block_dims[0]),

@@ -135,7 +135,16 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # pickle, zip and torch errors all mean the same thing here
-        msg = f"checkpoint {path} cannot be read (corrupt, truncated or not a PyTorch file): {error}"
+        # PyTorch's message advises weights_only=False, i.e. running the file's code: keep only its reason
+        text = str(error)
+        reason = text.split("WeightsUnpickler error:")[-1].strip().split("\n")[0] if "Unpickler error" in text else text
+        if "Unsupported global" in text:
+            msg = (
+                f"checkpoint {path} holds Python objects besides tensors ({reason}); loftr_ros loads tensors only "
+                "and never runs code from a checkpoint (re-save its state_dict with torch.save to use it)"
+            )
+        else:
+            msg = f"checkpoint {path} cannot be read (corrupt, truncated or not a PyTorch file): {reason}"
         raise CheckpointError(msg) from None
     state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):

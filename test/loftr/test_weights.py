@@ -81,8 +81,23 @@ def test_pickled_objects_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "evil.ckpt"
     with path.open("wb") as stream:
         torch.save({"state_dict": {}, "extra": _Payload()}, stream)
-    with pytest.raises(CheckpointError, match=r"evil\.ckpt cannot be read"):
+    with pytest.raises(CheckpointError, match=r"evil\.ckpt holds Python objects besides tensors") as raised:
         read_checkpoint(path)
+    assert "weights_only=False" not in str(raised.value)  # never advise running a file's code
+
+
+def test_absurd_model_configs_are_refused_before_building() -> None:
+    from loftr_ros.errors import ConfigError
+    from loftr_ros.loftr import get_config
+
+    config = get_config("tiny")
+    config.coarse.layer_names = ("self", "cross") * 5000
+    with pytest.raises(ConfigError, match="exceed 64 layers"):
+        config.validate()
+    config = get_config("tiny")
+    config.backbone.block_dims = (16, 24, 1 << 20)
+    with pytest.raises(ConfigError, match="exceed 2048 channels"):
+        config.validate()
 
 
 def test_our_safetensors_round_trip_with_the_config_beside(tmp_path: Path) -> None:
