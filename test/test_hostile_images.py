@@ -82,9 +82,10 @@ def test_fisheye_distortion_uses_the_fisheye_model() -> None:
 
 
 def test_a_64_kb_keyframe_id_is_refused() -> None:
+    from loftr_ros.msg import Keyframe as KeyframeMsg
+
     from loftr_ros.localization.store import KeyframeStore
     from loftr_ros.localization.types import Keyframe
-    from loftr_ros.msg import Keyframe as KeyframeMsg
 
     with pytest.raises(ConversionError, match="at most 256"):
         conversions.keyframe_from_msg(KeyframeMsg(id="k" * 65536))
