@@ -41,12 +41,18 @@ class SyntheticDatasetConfig:
     scene: SceneConfig = field(default_factory=SceneConfig)  # rooms and their textures
     homography: HomographyConfig = field(default_factory=HomographyConfig)  # photo warps
     render_device: str = "cpu"  # where rooms are ray-cast ('cuda' on a GPU machine); items stay on the CPU
+    mix_with: SyntheticDatasetConfig | None = None  # a second distribution, e.g. short baselines beside wide ones
+    mix_ratio: float = 0.0  # share of items drawn from ``mix_with``
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid option."""
         if self.length < 1 or self.pairs_per_scene < 1:
             msg = f"length and pairs_per_scene must be >= 1, got {self.length}, {self.pairs_per_scene}"
             raise ConfigError(msg)
+        if not 0.0 <= self.mix_ratio <= 1.0 or (self.mix_ratio > 0 and self.mix_with is None):
+            raise ConfigError(f"mix_ratio must be in [0, 1] and needs mix_with, got {self.mix_ratio}")
+        if self.mix_with is not None:
+            self.mix_with.validate()
         if not 0.0 <= self.homography_ratio <= 1.0:
             msg = f"homography_ratio must be in [0, 1], got {self.homography_ratio}"
             raise ConfigError(msg)
@@ -105,6 +111,8 @@ class SyntheticPairDataset(Dataset):
         self.config = SyntheticDatasetConfig() if config is None else config
         self.config.validate()
         self._scene: tuple[int, Scene] | None = None  # last room built, reused by its pairs
+        mixed = self.config.mix_with
+        self._mixed = SyntheticPairDataset(mixed) if mixed is not None and self.config.mix_ratio > 0 else None
 
     def __len__(self) -> int:
         return self.config.length
@@ -117,6 +125,10 @@ class SyntheticPairDataset(Dataset):
         """Whether item ``index`` is a homographic photo pair (fixed per index)."""
         rng = np.random.default_rng(np.random.SeedSequence([self.config.seed, index, 7]))
         return bool(rng.random() < self.config.homography_ratio)
+
+    def _from_mix(self, index: int) -> bool:
+        rng = np.random.default_rng(np.random.SeedSequence([self.config.seed, index, 17]))
+        return bool(rng.random() < self.config.mix_ratio)
 
     def _scene_for(self, index: int) -> Scene:
         scene_index = index // self.config.pairs_per_scene
@@ -131,6 +143,8 @@ class SyntheticPairDataset(Dataset):
         if not 0 <= index < len(self):
             msg = f"index {index} out of range for a dataset of {len(self)} items"
             raise IndexError(msg)
+        if self._mixed is not None and self._from_mix(index):
+            return self._mixed.sample(index % len(self._mixed))
         seed = self.item_seed(index)
         if self.is_homography(index):
             return sample_homography_pair(seed, self.config.homography)

@@ -104,7 +104,7 @@ class TrainConfig:
     checkpoint_every_s: float = 0.0  # also checkpoint when this many seconds passed since the last (0 = off)
     init_weights: str = ""  # start from these weights (file or name) instead of random; '' = random
     render_device: str = "cpu"  # where DataLoader workers ray-cast the rooms: 'cpu' or 'cuda'
-    data: str = "v1"  # pair distribution: "v1" (the first recipe) or "relocalization" (wide baselines, indoor)
+    data: str = "v1"  # pairs: "v1" (the first recipe), "relocalization" (wide, indoor) or "mixed" (half each)
 
     def validate(self) -> None:
         if self.steps < 1 or self.batch_size < 1 or self.lr <= 0:
@@ -122,8 +122,8 @@ class TrainConfig:
             raise ConfigError("time_limit_s and checkpoint_every_s must be >= 0")
         if self.render_device not in ("cpu", "cuda"):
             raise ConfigError(f"render_device must be 'cpu' or 'cuda', got {self.render_device!r}")
-        if self.data not in ("v1", "relocalization"):
-            raise ConfigError(f"data must be 'v1' or 'relocalization', got {self.data!r}")
+        if self.data not in ("v1", "relocalization", "mixed"):
+            raise ConfigError(f"data must be 'v1', 'relocalization' or 'mixed', got {self.data!r}")
         if self.model != "finetune":  # fine-tuning takes the model of its starting weights
             model_config(self.model)  # raises for an unknown preset
 
@@ -187,6 +187,10 @@ def relocalization_data(
 
 
 def dataset_config(config: TrainConfig) -> SyntheticDatasetConfig:
+    if config.data == "mixed":  # relocalization's range, half of it short baselines (the first recipe's pairs)
+        wide = dataset_config(dataclasses.replace(config, data="relocalization"))
+        short = dataset_config(dataclasses.replace(config, data="v1", seed=config.seed + 1))
+        return dataclasses.replace(wide, mix_with=short, mix_ratio=0.5)
     if config.data == "relocalization":
         data = relocalization_data(
             config.width, config.height, config.extra_textures or None, config.steps * config.batch_size,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader
 
@@ -68,3 +69,19 @@ def test_a_batch_gets_correct_coarse_supervision() -> None:
         same = (batch["image0"][b, 0, y0, x0] - image1[b, y1, x1]).abs().mean()
         other = (batch["image0"][b, 0, y0, x0] - image1[b, y1.flip(0), x1.flip(0)]).abs().mean()
         assert same < 0.3 * other
+
+
+def test_a_mixed_dataset_draws_both_distributions_reproducibly() -> None:
+    import dataclasses
+
+    from loftr_ros.synthetic.wide_pairs import WidePairConfig
+    from loftr_ros.training.train import TrainConfig, dataset_config
+
+    config = dataset_config(dataclasses.replace(TrainConfig(), data="mixed", steps=20, batch_size=1))
+    assert isinstance(config.pair, WidePairConfig) and config.mix_ratio == 0.5
+    dataset = SyntheticPairDataset(config)
+    drawn = [dataset._from_mix(i) for i in range(20)]
+    assert 4 <= sum(drawn) <= 16  # both halves present
+    mixed_index = drawn.index(True)
+    a, b = dataset.sample(mixed_index), SyntheticPairDataset(config).sample(mixed_index)
+    assert np.array_equal(a.view0.image, b.view0.image)
