@@ -74,6 +74,10 @@ class OpenCVMatcher:
 
         return thumbnail_descriptor(image)
 
+    def feature_bytes(self, features: LocalFeatures) -> int:
+        descriptors = 0 if features.descriptors is None else features.descriptors.nbytes
+        return features.keypoints.nbytes + descriptors
+
     def extract(self, image: np.ndarray) -> LocalFeatures:
         keypoints, descriptors = self._detector.detectAndCompute(_gray(image), None)
         points = np.array([k.pt for k in keypoints], dtype=np.float32).reshape(-1, 2)

@@ -29,7 +29,11 @@ class LoFTRLocalizationMatcher:
         return self.matcher.fingerprint
 
     def extract(self, image: np.ndarray) -> Any:
-        return self.matcher.extract(image)
+        """A keyframe's features, kept in float16 (half the memory; matching casts them back)."""
+        return self.matcher.extract(image).half()
+
+    def feature_bytes(self, features: Any) -> int:
+        return features.nbytes
 
     @property
     def descriptor_source(self) -> str:

@@ -127,8 +127,8 @@ class LocalizerConfig:
     store: StoreConfig = field(default_factory=StoreConfig)  # how a map file is opened
     cascade: bool = True  # match the best-ranked keyframe first; the next ones only while no pose passes with margin
     cascade_margin: float = 1.5  # a pose ends the cascade when its inliers reach this times gates.min_inliers
-    feature_cache_size: int = 256  # keyframe features kept in memory (least recently used dropped)
-    keyframe_cache_size: int = 32  # decoded keyframes (image, depth) kept in memory when reading a store
+    feature_cache_mb: float = 512.0  # keyframe features kept in memory up to this size (least recently used dropped)
+    keyframe_cache_mb: float = 64.0  # decoded keyframes (image, depth) kept in memory when reading a store
 
     def validate(self) -> None:
         for f in fields(self):
@@ -137,5 +137,5 @@ class LocalizerConfig:
                 value.validate()
         _require(1.0 <= self.cascade_margin <= 100.0, "LocalizerConfig.cascade_margin must be in [1, 100]")
         _require_finite(self)
-        _require(0 <= self.feature_cache_size <= 100_000, "LocalizerConfig.feature_cache_size must be in [0, 100000]")
-        _require(1 <= self.keyframe_cache_size <= 100_000, "LocalizerConfig.keyframe_cache_size must be in [1, 100000]")
+        _require(0 <= self.feature_cache_mb <= 1e6, "LocalizerConfig.feature_cache_mb must be in [0, 1e6]")
+        _require(0 <= self.keyframe_cache_mb <= 1e6, "LocalizerConfig.keyframe_cache_mb must be in [0, 1e6]")

@@ -35,6 +35,10 @@ def as_numpy(x: Any, dtype: type = np.float32) -> np.ndarray:
     return np.asarray(x, dtype=dtype)
 
 
+def _keyframe_bytes(keyframe: Keyframe) -> int:
+    return keyframe.image.nbytes + (0 if keyframe.depth is None else keyframe.depth.nbytes)
+
+
 class KeyframeMap:
     """Keyframes, their features and descriptors, and the retrieval index over them."""
 
@@ -46,8 +50,9 @@ class KeyframeMap:
         self.descriptor_source = matcher.descriptor_source
         self.store: KeyframeStore | None = keyframes if isinstance(keyframes, KeyframeStore) else None
         self._memory: dict[str, Keyframe] = {}
-        self._features: OrderedDict[str, Any] = OrderedDict()
-        self._decoded: OrderedDict[str, Keyframe] = OrderedDict()
+        self._features: OrderedDict[str, tuple[Any, int]] = OrderedDict()  # id -> (features, bytes)
+        self._feature_bytes = 0
+        self._decoded: OrderedDict[str, Keyframe] = OrderedDict()  # the store's keyframes, decoded
         self.index = RetrievalIndex(config.retrieval)
         if self.store is not None:
             self._open_store(self.store)
@@ -105,12 +110,12 @@ class KeyframeMap:
             if keyframe.id in self._memory and not replace:
                 raise LocalizationError(f"keyframe {keyframe.id!r} exists; pass replace=True to overwrite")
             self._memory[keyframe.id] = keyframe
-        self._features.pop(keyframe.id, None)
+        self._forget_features(keyframe.id)
         self._decoded.pop(keyframe.id, None)
         self.index.add(keyframe.id, keyframe.descriptor, keyframe.T_map_camera)
 
     def remove(self, keyframe_id: str) -> bool:
-        self._features.pop(keyframe_id, None)
+        self._forget_features(keyframe_id)
         self._decoded.pop(keyframe_id, None)
         self._memory.pop(keyframe_id, None)
         if self.store is not None:
@@ -124,6 +129,7 @@ class KeyframeMap:
             self.store.clear()
         self._memory.clear()
         self._features.clear()
+        self._feature_bytes = 0
         self._decoded.clear()
         self.index.build([], None, np.zeros((0, 4, 4)))
         return count
@@ -167,10 +173,22 @@ class KeyframeMap:
         self.index.config = config.retrieval
         self._trim()
 
+    @property
+    def feature_cache_bytes(self) -> int:
+        """Memory the cached keyframe features hold now."""
+        return self._feature_bytes
+
+    def _forget_features(self, keyframe_id: str) -> None:
+        entry = self._features.pop(keyframe_id, None)
+        if entry is not None:
+            self._feature_bytes -= entry[1]
+
     def _trim(self) -> None:
-        while len(self._features) > self.config.feature_cache_size:
-            self._features.popitem(last=False)
-        while len(self._decoded) > self.config.keyframe_cache_size:
+        limit = self.config.feature_cache_mb * 1e6
+        while self._features and self._feature_bytes > limit:
+            self._forget_features(next(iter(self._features)))
+        decoded_limit = self.config.keyframe_cache_mb * 1e6
+        while len(self._decoded) > 1 and sum(map(_keyframe_bytes, self._decoded.values())) > decoded_limit:
             self._decoded.popitem(last=False)
 
     def keyframe(self, keyframe_id: str) -> Keyframe:
@@ -190,12 +208,14 @@ class KeyframeMap:
 
     def features(self, keyframe_id: str) -> Any:
         """A keyframe's matcher features: from the LRU, else extracted (and kept)."""
-        features = self._features.get(keyframe_id)
-        if features is not None:
+        entry = self._features.get(keyframe_id)
+        if entry is not None:
             self._features.move_to_end(keyframe_id)
-            return features
+            return entry[0]
         features = self.matcher.extract(self.keyframe(keyframe_id).image)
-        if self.config.feature_cache_size > 0:
-            self._features[keyframe_id] = features
+        size = self.matcher.feature_bytes(features)
+        if size <= self.config.feature_cache_mb * 1e6:
+            self._features[keyframe_id] = (features, size)
+            self._feature_bytes += size
             self._trim()
         return features

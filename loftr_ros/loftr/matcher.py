@@ -75,6 +75,10 @@ class KeyframeFeatures:
         mask = None if self.mask is None else self.mask.to(device)
         return replace(self, coarse=self.coarse.to(device), fine=self.fine.to(device), mask=mask)
 
+    def half(self) -> KeyframeFeatures:
+        """The same maps stored in float16: half the memory of a cached keyframe; matching casts them back."""
+        return replace(self, coarse=self.coarse.half(), fine=self.fine.half())
+
     @property
     def nbytes(self) -> int:
         """Memory held by the tensors, bytes."""
@@ -262,9 +266,13 @@ class Matcher:
         return self.match(image0, [self.extract(image1)])[0]
 
     def _match_group(self, query: KeyframeFeatures, keyframes: list[KeyframeFeatures]) -> list[PairMatches]:
+        dtype = query.coarse.dtype  # keyframes may be cached in float16 (KeyframeFeatures.half)
         data: dict = {
             "features0": (query.coarse, query.fine),
-            "features1": (torch.cat([k.coarse for k in keyframes]), torch.cat([k.fine for k in keyframes])),
+            "features1": (
+                torch.cat([k.coarse for k in keyframes]).to(dtype),
+                torch.cat([k.fine for k in keyframes]).to(dtype),
+            ),
         }
         if query.mask is not None or any(k.mask is not None for k in keyframes):
             data["mask0"] = query.mask if query.mask is not None else _full_mask(query)

@@ -113,6 +113,9 @@ class ThumbnailRetrieval:
 
         return thumbnail_descriptor(image)
 
+    def feature_bytes(self, features: object) -> int:
+        return 64
+
 
 class FakeMatcher(ThumbnailRetrieval):
     """Returns ground-truth correspondences between images of the synthetic world, plus noise and outliers.

@@ -234,6 +234,9 @@ class _CountingDescriber:
     def extract(self, image: np.ndarray) -> None:
         raise AssertionError("not matched in these tests")
 
+    def feature_bytes(self, features: object) -> int:
+        return 0
+
     def match(self, query_image: np.ndarray, keyframes: list) -> list:
         raise AssertionError("not matched in these tests")
 
@@ -290,3 +293,18 @@ def test_cascade_goes_on_while_one_keyframe_cannot_give_a_metric_pose(world: dic
     result = localizer.localize(image_for(0), INTRINSICS, 1)
     assert result.localized, result.reason
     assert sorted(result.keyframe_ids) == ["kf0001", "kf0002"] and matcher.matched == [1, 1]
+
+
+def test_feature_cache_is_bounded_in_bytes(world: dict) -> None:
+    matcher = FakeMatcher(world["X"], world["poses"])  # 64 bytes of features per keyframe
+    kfs = [make_keyframe(i, world["poses"][i], world["X"], True) for i in (1, 2)]
+    config = LocalizerConfig(retrieval=RetrievalConfig(top_k=2), cascade=False, feature_cache_mb=100e-6)
+    localizer = Localizer(kfs, matcher, config)
+    localizer.localize(image_for(0), INTRINSICS, 1)
+    assert localizer.map.feature_cache_bytes == 64  # room for one keyframe's features: the other was dropped
+    localizer.localize(image_for(0), INTRINSICS, 2)
+    assert matcher.extract_calls == 4
+    localizer.reconfigure(replace(config, feature_cache_mb=1.0))
+    localizer.localize(image_for(0), INTRINSICS, 3)
+    localizer.localize(image_for(0), INTRINSICS, 4)
+    assert matcher.extract_calls == 5 and localizer.map.feature_cache_bytes == 128

@@ -181,3 +181,13 @@ def test_the_fingerprint_names_the_weights_and_the_input_scaling(model: LoFTR) -
     with torch.no_grad():
         next(other.parameters()).add_(1e-3)
     assert fingerprint != Matcher(model=other, device="cpu", max_side=0).fingerprint
+
+
+def test_half_precision_keyframes_take_half_the_memory_and_match_alike(model: LoFTR, textured_pair: Callable) -> None:
+    image0, image1 = textured_pair(120, 160)
+    matcher = Matcher(model=model, device="cpu", max_side=0)
+    full = matcher.extract(image1)
+    half = full.half()
+    assert half.nbytes < 0.55 * full.nbytes
+    a, b = matcher.match(image0, [full])[0], matcher.match(image0, [half])[0]
+    assert len(b) >= 0.9 * len(a)
