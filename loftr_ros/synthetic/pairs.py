@@ -201,9 +201,24 @@ def sample_pair(
         msg = f"could not place two cameras in scene {scene.seed}; relax PairConfig.min_depth or baseline"
         raise ConfigError(msg)
     overlap, T0, T1 = best
-    extra0 = _occluders(scene, rng, T0, config.occluder_prob)
-    extra1 = _occluders(scene, rng, T1, config.occluder_prob)
-    nseed = [seed * 4 + 2, seed * 4 + 3] if config.nuisances else [None, None]
+    return render_pair(scene, rng, (T0, T1), K, seed, overlap, config.occluder_prob, config.nuisances)
+
+
+def render_pair(
+    scene: Scene,
+    rng: np.random.Generator,
+    poses: tuple[np.ndarray, np.ndarray],
+    K: CameraIntrinsics,
+    seed: int,
+    overlap: float,
+    occluder_prob: float,
+    nuisances: bool,
+) -> PairSample:
+    """Both views of a placed camera pair, each with its own occluders and (seeded) nuisances."""
+    T0, T1 = poses
+    extra0 = _occluders(scene, rng, T0, occluder_prob)
+    extra1 = _occluders(scene, rng, T1, occluder_prob)
+    nseed = [seed * 4 + 2, seed * 4 + 3] if nuisances else [None, None]
     view0 = scene.render(T0, K, nuisance_seed=nseed[0], extra=extra0)
     view1 = scene.render(T1, K, nuisance_seed=nseed[1], extra=extra1)
     T_0to1 = relative_pose(T0, T1)

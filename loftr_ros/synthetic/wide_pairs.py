@@ -18,12 +18,11 @@ import numpy as np
 from loftr_ros.errors import ConfigError
 from loftr_ros.synthetic.pairs import (
     PairSample,
-    _occluders,
     _overlap,
     _view_ok,
     default_intrinsics,
     look_at,
-    relative_pose,
+    render_pair,
     sample_camera,
 )
 from loftr_ros.synthetic.scene import Scene, SceneConfig, make_scene
@@ -132,10 +131,4 @@ def sample_wide_pair(
         msg = f"could not place two cameras in scene {scene.seed}; relax WidePairConfig"
         raise ConfigError(msg)
     _, overlap, T0, T1 = best
-    extra0 = _occluders(scene, rng, T0, config.occluder_prob)
-    extra1 = _occluders(scene, rng, T1, config.occluder_prob)
-    nseed = [seed * 4 + 2, seed * 4 + 3] if config.nuisances else [None, None]
-    view0 = scene.render(T0, K, nuisance_seed=nseed[0], extra=extra0)
-    view1 = scene.render(T1, K, nuisance_seed=nseed[1], extra=extra1)
-    T_0to1 = relative_pose(T0, T1)
-    return PairSample(view0, view1, T_0to1, np.linalg.inv(T_0to1), overlap, seed)
+    return render_pair(scene, rng, (T0, T1), K, seed, overlap, config.occluder_prob, config.nuisances)

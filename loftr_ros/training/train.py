@@ -141,12 +141,12 @@ TRAIN_PRESETS: dict[str, TrainConfig] = {
         warmup_steps=300,
         checkpoint_every=500,
     ),
-    # One H200 for minutes (scripts/gpu_train.sh): the shipped width from the shipped weights, relocalization
-    # data rendered on the GPU by 15 spawned workers, a large batch, bf16, a checkpoint every minute.
+    # One H200 for minutes (scripts/gpu_train.sh): the shipped width from the shipped weights, the shipped
+    # weights' data (mixed) rendered on the GPU by 15 spawned workers, a large batch, bf16, a checkpoint a minute.
     "gpu-burst": TrainConfig(
         model="small",
         init_weights="default",
-        data="relocalization",
+        data="mixed",
         steps=20_000,
         batch_size=48,
         lr=1.5e-3,

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from support.gpu_machine import ROOT, gpu_machine_env
 
 
 def test_gpu_bench_script_smoke_run_on_cpu(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "PYTHON": sys.executable,
-        "PYTHONPATH": str(ROOT / "test" / "support" / "without_ros"),  # the GPU machine has no ROS
-        "GPU_BENCH_DEVICE": "cpu",
-        "GPU_BENCH_SIZE": "96x64",
-        "GPU_BENCH_REPEATS": "1",
-        "OUT": str(tmp_path),
-    }
+    env = gpu_machine_env(GPU_BENCH_DEVICE="cpu", GPU_BENCH_SIZE="96x64", GPU_BENCH_REPEATS="1", OUT=str(tmp_path))
     done = subprocess.run([str(ROOT / "scripts" / "gpu_bench.sh")], env=env, capture_output=True, text=True,
                           timeout=240, check=False)  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]

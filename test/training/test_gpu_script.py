@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import csv
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import torch
+from support.gpu_machine import ROOT, gpu_machine_env
 
 from loftr_ros.loftr.weights import load_weights
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def test_gpu_train_script_smoke_run_on_cpu(tmp_path: Path) -> None:
-    env = {
-        **os.environ,
-        "PYTHON": sys.executable,
-        "PYTHONPATH": str(ROOT / "test" / "support" / "without_ros"),  # the GPU machine has no ROS
-        "GPU_TRAIN_DEVICE": "cpu",
-        "GPU_TRAIN_SECONDS": "4",
-        "OUT": str(tmp_path / "results"),
-    }
+    env = gpu_machine_env(GPU_TRAIN_DEVICE="cpu", GPU_TRAIN_SECONDS="4", OUT=str(tmp_path / "results"))
     args = [str(ROOT / "scripts" / "gpu_train.sh"), str(tmp_path / "run"), "--workers", "1", "--batch-size", "2",
             "--width", "160", "--height", "120", "--log-every", "1"]  # fmt: skip
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=240, check=False)
