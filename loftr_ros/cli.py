@@ -39,6 +39,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "benchmark-models": (
         "loftr_ros.tools.benchmark_models", "frames per second of the shipped and published-size LoFTR, per precision"
     ),
+    "benchmark-defaults": (
+        "loftr_ros.tools.benchmark_defaults", "speed and accuracy per input side, keyframes tried, cascade"
+    ),
     "benchmark-retrieval": ("loftr_ros.tools.benchmark_retrieval", "top-k retrieval time over a large map"),
     "benchmark-node": ("loftr_ros.tools.benchmark_node", "the node under a 30 Hz stream: rate, drops, latency"),
     "params-yaml": ("loftr_ros.tools.params_yaml", "print the node's parameter file with every default"),

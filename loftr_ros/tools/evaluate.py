@@ -47,6 +47,7 @@ class EvaluateOptions:
     seed: int = 0  # RANSAC and every random generator
     top_k: int = 0  # keyframes matched per frame; 0 = the node's 3 for LoFTR, all for SIFT/ORB (tiny-image retrieval)
     prior: str = "none"  # "previous": the last localized pose narrows retrieval (tracking, not relocalization)
+    cascade: bool = True  # match keyframes one at a time, best first, until a pose passes with margin
     max_frames: int = 0  # evaluate only the first N images (0 = all)
     montage_frames: int = 4  # frames drawn in matches.png
     image_topic: str = topics.IMAGE_TOPIC
@@ -157,6 +158,7 @@ def evaluate(options: EvaluateOptions, output: Path) -> dict[str, Any]:
             retrieval=replace(base.retrieval, top_k=top_k),
             pose=replace(base.pose, ransac_seed=options.seed),
             store=store_config,
+            cascade=options.cascade,
         )
         logger.info("evaluating %s against %d keyframes from %s; %s", options.bag, num_keyframes, source, options)
         try:
@@ -195,6 +197,7 @@ def evaluate(options: EvaluateOptions, output: Path) -> dict[str, Any]:
         "keyframes": num_keyframes, "matcher": options.matcher, "weights": options.weights,
         "max_side": options.max_side,
         "seed": options.seed, "top_k": top_k, "prior": options.prior, "max_frames": options.max_frames,
+        "cascade": options.cascade,
     }  # fmt: skip
     write_csv(records, output / "frames.csv")
     write_json(summary, output / "summary.json")

@@ -96,3 +96,14 @@ def test_evaluate_explains_a_bag_without_keyframes(
             "--keyframes-topic", "/nothing"]  # fmt: skip
     assert cli.main(argv) == 1
     assert "has no /nothing: pass --map MAP.db" in caplog.text
+
+
+def test_benchmark_defaults_prints_one_row_per_setting(tmp_path: Path, bag: tuple[Path, Path]) -> None:
+    bag_path, map_path = bag
+    argv = ["benchmark-defaults", "--sides", "160", "--top-k", "1", "--seeds", "0", "--queries", "2",
+            "--camera", "160x120", "--tum-bag", str(bag_path), "--tum-map", str(map_path),
+            "--output", str(tmp_path / "defaults.md")]  # fmt: skip
+    assert cli.main(argv) == 0
+    rows = [line for line in (tmp_path / "defaults.md").read_text().splitlines() if line.startswith("| 160")]
+    assert [row.split("|")[3].strip() for row in rows] == ["on", "off"]
+    assert all(len(row.split("|")) == 11 for row in rows)  # the TUM-like bag's columns filled too
