@@ -67,6 +67,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="LoFTR: longest side the network sees (resized to it; 0 = as is)",
     )
     parser.add_argument("--output", type=Path, default=None, help="output folder; without it, eval_<bag>_<matcher>")
+    parser.add_argument("--no-cascade", action="store_true", help="match every retrieved keyframe at once")
     parser.add_argument("--seed", type=int, default=0, help="seed of RANSAC and of every random generator")
     parser.add_argument(
         "--top-k", type=int, default=0,
@@ -216,7 +217,7 @@ def options_from_args(args: argparse.Namespace) -> EvaluateOptions:
     return EvaluateOptions(
         bag=args.bag, map=args.map, matcher=args.matcher, weights=args.weights, device=args.device,
         max_side=args.max_side,
-        seed=args.seed, top_k=args.top_k, prior=args.prior, max_frames=args.max_frames,
+        seed=args.seed, top_k=args.top_k, prior=args.prior, cascade=not args.no_cascade, max_frames=args.max_frames,
         montage_frames=args.montage_frames, image_topic=args.image_topic,
         camera_info_topic=args.camera_info_topic, ground_truth_topic=args.ground_truth_topic,
         keyframes_topic=args.keyframes_topic,
