@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import struct
 import subprocess
-import sys
 import time
 import zlib
 from collections import Counter
@@ -29,6 +28,7 @@ from nav_msgs.msg import Odometry
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage
 from std_msgs.msg import Header
+from support.node_process import running_node
 
 from loftr_ros import conversions
 from loftr_ros.localization.types import Keyframe
@@ -135,8 +135,7 @@ def _rss_kb(pid: int) -> int:
 @pytest.fixture(scope="module")
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen]:
     tmp = tmp_path_factory.mktemp("fuzz")
-    override = tmp / "fuzz.yaml"
-    override.write_text(
+    overrides = (
         # a loaded CI machine may deliver a camera_info late: images wait for it long enough not to be skipped
         "/**:\n  ros__parameters:\n    image_transport: compressed\n    diagnostics_period_s: 0.2\n"
         "    pending_image_timeout_s: 5.0\n"
@@ -144,20 +143,8 @@ def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen]
         "      /image/compressed:\n        subscription:\n          reliability: reliable\n          depth: 100\n"
         "      /camera_info:\n        subscription:\n          reliability: reliable\n          depth: 100\n"
     )
-    env = dict(os.environ, ROS_DOMAIN_ID=str(150 + os.getpid() % 40), PYTHONPATH=str(ROOT))
-    os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]
-    command = [sys.executable, "-m", "loftr_ros.node", "--ros-args", "--params-file",
-               str(ROOT / "config" / "loftr_localizer.yaml"), "--params-file", str(override)]  # fmt: skip
-    log = (tmp / "node.log").open("w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    yield process
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    print((tmp / "node.log").read_text()[-3000:])
+    with running_node(tmp, overrides, 150 + os.getpid() % 40) as process:
+        yield process
 
 
 def test_fuzzed_node_keeps_running_and_accounts_for_every_message(node: subprocess.Popen, request) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +29,7 @@ from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
+from support.node_process import running_node
 
 from loftr_ros import conversions
 from loftr_ros.localization.types import Keyframe
@@ -49,8 +49,7 @@ def sequence():
 @pytest.fixture(scope="module")
 def node_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen]:
     tmp = tmp_path_factory.mktemp("node")
-    override = tmp / "test_overrides.yaml"
-    override.write_text(
+    overrides = (
         "/**:\n  ros__parameters:\n    matcher:\n      type: sift\n    diagnostics_period_s: 0.2\n"
         "    prior_timeout_s: 1.0\n"  # an initial pose stops counting soon, so odometry can take over
         "    localizer:\n      retrieval:\n        top_k: 3\n"
@@ -58,23 +57,8 @@ def node_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subproces
         f"      {NAMESPACE}/image:\n        subscription:\n          reliability: reliable\n"
         f"      {NAMESPACE}/camera_info:\n        subscription:\n          reliability: reliable\n"
     )
-    env = dict(os.environ, ROS_DOMAIN_ID=str(120 + os.getpid() % 80), PYTHONPATH=str(ROOT))
-    os.environ["ROS_DOMAIN_ID"] = env["ROS_DOMAIN_ID"]
-    command = [
-        sys.executable, "-m", "loftr_ros.node", "--ros-args",
-        "--params-file", str(ROOT / "config" / "loftr_localizer.yaml"), "--params-file", str(override),
-        "-r", f"__ns:={NAMESPACE}",
-    ]  # fmt: skip
-    log = (tmp / "node.log").open("w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    yield process
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
-    print((tmp / "node.log").read_text()[-4000:])  # shown by pytest when a test failed
+    with running_node(tmp, overrides, 120 + os.getpid() % 80, "-r", f"__ns:={NAMESPACE}") as process:
+        yield process
 
 
 class Probe:
