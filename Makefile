@@ -1,6 +1,8 @@
 # Entry points; each one sets the environment up first (a no-op when nothing changed).
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
+# as in a sourced ROS 2 workspace: setup installs the package into the venv's prefix (kept if already set)
+export AMENT_PREFIX_PATH ?= $(abspath $(VENV))
 
 .PHONY: setup test test-all lint demo clean
 

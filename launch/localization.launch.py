@@ -33,8 +33,12 @@ def _node(context: LaunchContext) -> list[Node]:
     def value(name: str) -> str:
         return LaunchConfiguration(name).perform(context)
 
-    default_config = Path(get_package_share_directory("loftr_ros")) / "config" / "loftr_localizer.yaml"
-    parameters: list = [value("config_file") or str(default_config)]
+    config_file = value("config_file") or str(
+        Path(get_package_share_directory("loftr_ros")) / "config" / "loftr_localizer.yaml"
+    )
+    if not Path(config_file).is_file():  # fail here, naming it, not later inside the node's rcl arguments
+        raise FileNotFoundError(f"localization.launch.py: config_file '{config_file}' does not exist")
+    parameters: list = [config_file]
     if value("map_path"):
         parameters.append({"map_path": value("map_path")})
     parameters.append({"use_sim_time": value("use_sim_time").lower() in ("true", "1")})

@@ -79,6 +79,39 @@ else
   say "package sources unchanged; msg/ and loftr_ros already installed"
 fi
 
+# 4. ROS 2's launch stack and message_filters, which have no PyPI wheels, from ../shared/ros2-python when it
+#    is there (CI, this project's machines): the wheels as they are (--no-deps: their ROS dependencies are
+#    the ros-* wheels above), composition_interfaces built like msg/, message_filters (a test oracle) on the
+#    venv's path. Without it the launch tests skip and say why.
+shared=${LOFTR_ROS_SHARED_ROS2:-$repo/../shared/ros2-python}
+if [ -d "$shared/wheels" ]; then
+  shared=$(cd "$shared" && pwd)
+  stamp_launch=$venv/.loftr_ros_ros2_python.sha256
+  shared_inputs=$(find "$shared/wheels" "$shared/src" -type f | sort)
+  # shellcheck disable=SC2086
+  if [ "$(digest $shared_inputs)" != "$(cat "$stamp_launch" 2>/dev/null)" ]; then
+    say "installing launch, launch_ros, launch_pytest and composition_interfaces from $shared"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "$shared"/wheels/*.whl
+    export AMENT_PREFIX_PATH=$venv CMAKE_PREFIX_PATH=$venv
+    iface_build=$repo/build/composition_interfaces
+    { cmake -S "$shared/src/composition_interfaces" -B "$iface_build" -DCMAKE_PREFIX_PATH="$venv" \
+        -DCMAKE_INSTALL_PREFIX="$venv" -DPython3_EXECUTABLE="$venv/bin/python" -DBUILD_TESTING=OFF \
+        -DCMAKE_BUILD_TYPE=Release && cmake --build "$iface_build" -j "$(nproc)" && cmake --install "$iface_build"; } \
+      >"$repo/build/composition_interfaces.log" 2>&1 \
+      || { tail -30 "$repo/build/composition_interfaces.log" >&2; echo "[setup] error: building composition_interfaces failed; log in build/composition_interfaces.log" >&2; exit 1; }
+    site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    echo "$shared/src/message_filters" >"$site/loftr_ros_message_filters.pth"
+    # shellcheck disable=SC2086
+    digest $shared_inputs >"$stamp_launch"
+  else
+    say "launch stack from $shared already installed"
+  fi
+  "$venv/bin/python" -c 'import launch, launch_ros, launch_pytest, message_filters, composition_interfaces.srv' \
+    || { echo "[setup] error: the launch stack from $shared does not import" >&2; exit 1; }
+else
+  say "no ../shared/ros2-python: launch, launch_ros, launch_pytest not installed (their tests will skip)"
+fi
+
 "$venv/bin/python" -c 'from loftr_ros.msg import Keyframe, Matches, LocalizationStatus; import rclpy' \
   || { echo "[setup] error: the installed interfaces do not import" >&2; exit 1; }
 say "ready: $venv (activate with: source $venv/bin/activate)"
