@@ -31,6 +31,7 @@ def option(default: Any, *, range: tuple[float, float] | None = None, read_only:
 class NodeConfig:
     """Topics, frames and scheduling of the node."""
 
+    autostart: bool = option(True, read_only=True)  # configure and activate at start (false: a lifecycle manager)
     image_transport: str = option("raw", read_only=True)  # "raw" (sensor_msgs/Image) or "compressed"
     camera_info_tolerance_s: float = option(
         0.02, range=(0.0, 1.0)

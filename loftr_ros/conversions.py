@@ -542,12 +542,18 @@ def pose_with_covariance_msg(
 def diagnostics_msg(
     name: str, hardware_id: str, values: dict[str, str], stamp: Time, worker_alive: bool = True
 ) -> DiagnosticArray:
-    """The node's /diagnostics: ERROR if the worker died, WARN while frames are rejected or not localized."""
+    """The node's /diagnostics: ERROR if the worker died, WARN while frames are rejected or not localized.
+
+    A node that is not active (lifecycle) is OK: a lifecycle manager keeps it so on purpose.
+    """
     status = DiagnosticStatus(name=name, hardware_id=hardware_id)
     status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
     rejected = sum(int(v) for k, v in values.items() if k.startswith("rejected."))
     last_state = values.get("last_state", "")
-    if not worker_alive:
+    lifecycle_state = values.get("lifecycle_state", "active")
+    if lifecycle_state != "active":
+        status.level, status.message = DiagnosticStatus.OK, f"{lifecycle_state} (lifecycle): not localizing"
+    elif not worker_alive:
         status.level, status.message = DiagnosticStatus.ERROR, "worker thread stopped"
     elif last_state and last_state != LocalizationState.LOCALIZED.name:
         status.level = DiagnosticStatus.WARN

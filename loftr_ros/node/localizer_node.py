@@ -1,17 +1,22 @@
-"""The loftr_localizer node: a thin adapter from ROS messages to :class:`~loftr_ros.localization.Localizer`.
+"""The loftr_localizer node: a thin lifecycle adapter from ROS messages to the localization core.
 
-Callbacks on the executor only convert and enqueue; a worker thread takes the newest synchronised frame
-from a one-slot buffer and runs the core, so the executor never blocks and stale frames are dropped
-(and counted). Every output carries the input image's stamp.
+Lifecycle (managed) node, as nav2's are: configure loads the weights and the map, activate starts the
+subscriptions, publications and the worker, deactivate stops them, cleanup releases the map; ``autostart``
+(default true) runs configure and activate at start. Callbacks on the executor only convert and enqueue; a
+worker thread takes the newest synchronised frame from a one-slot buffer and runs the core, so the executor
+never blocks and stale frames are dropped (and counted). Every output carries the input image's stamp.
+On SIGINT/SIGTERM the executor stops first, then the worker finishes or drops its frame, then the map closes.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rclpy
@@ -21,7 +26,7 @@ from nav_msgs.msg import Odometry
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import Clock, ClockType
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
-from rclpy.node import Node
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -32,9 +37,10 @@ from loftr_ros import conversions
 from loftr_ros.bags import topics
 from loftr_ros.config import LocalizerNodeConfig
 from loftr_ros.errors import ConversionError, LoftrRosError
-from loftr_ros.localization import CameraIntrinsics, Keyframe, LocalizationResult, LocalizationState
+from loftr_ros.localization import CameraIntrinsics, LocalizationResult, LocalizationState
 from loftr_ros.localization.localizer import Localizer
 from loftr_ros.localization.store import KeyframeStore
+from loftr_ros.localization.tracking import CameraMount, Fix, Tracker
 from loftr_ros.matchers import create_matcher
 from loftr_ros.msg import Keyframe as KeyframeMsg
 from loftr_ros.msg import LocalizationStatus, Matches
@@ -42,7 +48,7 @@ from loftr_ros.node.frame_sync import LatestSlot, StampPairer
 from loftr_ros.node.parameters import NodeParameters
 from loftr_ros.node.stats import NodeStats
 from loftr_ros.srv import SaveMap
-from loftr_ros.transforms import invert_transform, make_transform, quaternion_to_matrix
+from loftr_ros.transforms import make_transform, quaternion_to_matrix
 from loftr_ros.visualization import draw_matches
 
 try:  # tf2_ros is part of every ROS 2 distribution, but not of the PyPI wheels
@@ -53,6 +59,7 @@ except ImportError:
 
 # lets users set the sensor topics' QoS in the parameter file (read at start)
 SENSOR_QOS_OVERRIDES = QoSOverridingOptions.with_default_policies()
+SUCCESS, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
 
 
 @dataclass
@@ -68,30 +75,20 @@ class Frame:
     enqueued_at: float = 0.0  # time.perf_counter() when it entered the one-slot buffer
 
 
-@dataclass
-class Prior:
-    T_map_camera: np.ndarray
-    received_s: float  # time.monotonic() when it arrived
-
-
-class LocalizerNode(Node):
+class LocalizerNode(LifecycleNode):
     """Relocalizes camera images against the keyframe map; see the README for topics and parameters."""
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__("loftr_localizer", **kwargs)
         self.parameters = NodeParameters(self, on_change=self._reconfigure)
-        config = self.parameters.config
-        settings = config.node
-        self.get_logger().info(f"configuration: {config}")
+        settings = self.parameters.config.node
+        self.get_logger().debug(f"configuration: {self.parameters.config}")
         self.stats = NodeStats()
-        self.T_camera_base = make_transform(
-            quaternion_to_matrix(settings.camera_to_base[3:]), np.asarray(settings.camera_to_base[:3])
-        )
+        self.lifecycle_state = "unconfigured"
         self._core_lock = threading.Lock()  # the worker and the map callbacks share the localizer
-        self.store = KeyframeStore(settings.map_path, config.localizer.store) if settings.map_path else None
-        self.localizer = Localizer(self.store if self.store is not None else [], create_matcher(config.matcher),
-                                   config.localizer)  # fmt: skip
-        self.get_logger().info(f"map: {len(self.localizer)} keyframes ({settings.map_path or 'in memory'})")
+        self.store: KeyframeStore | None = None
+        self.localizer: Localizer | None = None
+        self.tracker: Tracker | None = None
 
         tolerance_ns = int(settings.camera_info_tolerance_s * 1e9)
         self._pairer: StampPairer[Image | CompressedImage, CameraInfo] = StampPairer(
@@ -100,49 +97,127 @@ class LocalizerNode(Node):
         self._depth_pairer: StampPairer[None, np.ndarray] = StampPairer(tolerance_ns, settings.pending_image_timeout_s)
         self._sync_lock = threading.Lock()
         self._slot: LatestSlot[Frame] = LatestSlot()
-        self._prior: Prior | None = None
-        self._odometry: list[tuple[int, np.ndarray]] = []  # (stamp_ns, T_odom_base), newest last
-        self._T_map_odom: np.ndarray | None = None
-        self._last_localized: tuple[Frame, np.ndarray] | None = None  # frame and its T_map_camera
-
-        self._pose_pub = self.create_publisher(PoseWithCovarianceStamped, "~/pose", 10)
-        self._matches_pub = self.create_publisher(Matches, "~/matches", 10)
-        self._status_pub = self.create_publisher(LocalizationStatus, "~/status", 10)
-        self._debug_pub = self.create_publisher(Image, "~/debug_image", qos_profile_sensor_data)
-        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._worker: threading.Thread | None = None
+        self._stopping = threading.Event()  # set while the worker must stop: a frame in flight is dropped
+        self._inputs: list[Any] = []  # subscriptions, created on activate
+        self._map_services: list[Any] = []  # map services, created on configure
+        self._outputs: list[Any] = []  # lifecycle publishers: they publish only while active
         self._tf = None
+
+        # Diagnostics in every state, on wall time: they keep coming under use_sim_time before /clock does.
+        self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self._steady = Clock(clock_type=ClockType.STEADY_TIME)
+        self._diagnostics_timer = self.create_timer(
+            settings.diagnostics_period_s, self._publish_diagnostics, clock=self._steady
+        )
+
+    # -- lifecycle --------------------------------------------------------------------------------------
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        config = self.parameters.config
+        settings = config.node
+        store = None
+        try:
+            store = KeyframeStore(settings.map_path, config.localizer.store) if settings.map_path else None
+            localizer = Localizer(store if store is not None else [], create_matcher(config.matcher), config.localizer)
+        except LoftrRosError as error:
+            if store is not None:
+                store.close()
+            self.get_logger().error(f"configure failed: {error}")
+            return FAILURE
+        with self._core_lock:
+            self.store, self.localizer = store, localizer
+        T_camera_base = make_transform(
+            quaternion_to_matrix(settings.camera_to_base[3:]), np.asarray(settings.camera_to_base[:3])
+        )
+        self.tracker = Tracker(CameraMount(T_camera_base, publish_base=bool(settings.base_frame)))
+        self.get_logger().info(f"map: {len(localizer)} keyframes ({settings.map_path or 'in memory'})")
+
+        self._pose_pub = self.create_lifecycle_publisher(PoseWithCovarianceStamped, "~/pose", 10)
+        self._matches_pub = self.create_lifecycle_publisher(Matches, "~/matches", 10)
+        self._status_pub = self.create_lifecycle_publisher(LocalizationStatus, "~/status", 10)
+        self._debug_pub = self.create_lifecycle_publisher(Image, "~/debug_image", qos_profile_sensor_data)
+        self._outputs = [self._pose_pub, self._matches_pub, self._status_pub, self._debug_pub]
         if settings.publish_tf:
             if TransformBroadcaster is None:
                 self.get_logger().warn("publish_tf is set but tf2_ros is not installed; no map->odom transform")
             else:
                 self._tf = TransformBroadcaster(self)
+        map_group = MutuallyExclusiveCallbackGroup()
+        self._map_services = [
+            self.create_service(SaveMap, "~/save_map", self._save_map, callback_group=map_group),
+            self.create_service(Trigger, "~/clear_map", self._clear_map, callback_group=map_group),
+            self.create_service(Trigger, "~/add_keyframe", self._add_current_keyframe, callback_group=map_group),
+        ]
+        self.lifecycle_state = "inactive"
+        return SUCCESS
 
-        # Before any subscription: declaring QoS overrides already runs _reconfigure, which may rebuild it.
-        # Wall time: diagnostics keep coming under use_sim_time while no /clock is published yet.
-        self._steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self._diagnostics_timer = self.create_timer(
-            settings.diagnostics_period_s, self._publish_diagnostics, clock=self._steady
-        )
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        settings = self.parameters.config.node
         image_type = CompressedImage if settings.image_transport == "compressed" else Image
         image_topic = f"{topics.IMAGE}/compressed" if settings.image_transport == "compressed" else topics.IMAGE
         # e.g. `qos_overrides./camera/image.subscription.reliability: reliable` for a replay that must not drop
         sensor = {"qos_profile": qos_profile_sensor_data, "qos_overriding_options": SENSOR_QOS_OVERRIDES}
-        self.create_subscription(image_type, image_topic, self._on_image, **sensor)
-        self.create_subscription(CameraInfo, topics.CAMERA_INFO, self._on_camera_info, **sensor)
-        if settings.use_depth:
-            self.create_subscription(Image, topics.DEPTH, self._on_depth, **sensor)
         map_group = MutuallyExclusiveCallbackGroup()
-        self.create_subscription(
-            KeyframeMsg, topics.KEYFRAMES, self._on_keyframe, topics.KEYFRAME_QOS, callback_group=map_group
-        )
-        self.create_subscription(PoseWithCovarianceStamped, "initialpose", self._on_initial_pose, 10)
-        self.create_subscription(Odometry, topics.ODOM, self._on_odometry, 50)
-        self.create_service(SaveMap, "~/save_map", self._save_map, callback_group=map_group)
-        self.create_service(Trigger, "~/clear_map", self._clear_map, callback_group=map_group)
-        self.create_service(Trigger, "~/add_keyframe", self._add_current_keyframe, callback_group=map_group)
-
+        self._inputs = [
+            self.create_subscription(image_type, image_topic, self._on_image, **sensor),
+            self.create_subscription(CameraInfo, topics.CAMERA_INFO, self._on_camera_info, **sensor),
+            self.create_subscription(
+                KeyframeMsg, topics.KEYFRAMES, self._on_keyframe, topics.KEYFRAME_QOS, callback_group=map_group
+            ),
+            self.create_subscription(PoseWithCovarianceStamped, "initialpose", self._on_initial_pose, 10),
+            self.create_subscription(Odometry, topics.ODOM, self._on_odometry, 50),
+        ]
+        if settings.use_depth:
+            self._inputs.append(self.create_subscription(Image, topics.DEPTH, self._on_depth, **sensor))
+        self._stopping.clear()
+        self._slot = LatestSlot()
         self._worker = threading.Thread(target=self._work, name="loftr_localizer_worker", daemon=True)
         self._worker.start()
+        self.lifecycle_state = "active"
+        return super().on_activate(state)
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._stop_inputs()
+        self.lifecycle_state = "inactive"
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._release()
+        self.lifecycle_state = "unconfigured"
+        return SUCCESS
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.close()
+        self.lifecycle_state = "finalized"
+        return SUCCESS
+
+    def _stop_inputs(self) -> None:
+        """No new input; the worker finishes or drops the frame it holds."""
+        for subscription in self._inputs:
+            self.destroy_subscription(subscription)
+        self._inputs = []
+        self._stopping.set()
+        self._slot.close()
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None
+
+    def _release(self) -> None:
+        for service in self._map_services:
+            self.destroy_service(service)
+        for publisher in self._outputs:
+            self.destroy_lifecycle_publisher(publisher)
+        self._map_services, self._outputs, self._tf = [], [], None
+        with self._core_lock:
+            store, self.store, self.localizer, self.tracker = self.store, None, None, None
+        if store is not None:
+            store.close()
+
+    def close(self) -> None:
+        """Stop input and the worker, then close the map: call after the executor has stopped."""
+        self._stop_inputs()
+        self._release()
 
     # -- input ----------------------------------------------------------------------------------------
 
@@ -215,9 +290,12 @@ class LocalizerNode(Node):
             self._reject("keyframe", f"keyframe '{keyframe.id}' is in frame '{keyframe.frame_id}', not the map frame")
             return
         with self._core_lock:
+            if self.localizer is None:
+                return  # cleaned up meanwhile
             self.localizer.add_keyframe(keyframe, replace=True)
+            count = len(self.localizer)
         self.stats.count("keyframes_received")
-        self.get_logger().info(f"keyframe '{keyframe.id}' added ({len(self.localizer)} in the map)")
+        self.get_logger().info(f"keyframe '{keyframe.id}' added ({count} in the map)")
 
     def _on_initial_pose(self, msg: PoseWithCovarianceStamped) -> None:
         try:
@@ -228,8 +306,9 @@ class LocalizerNode(Node):
         if msg.header.frame_id and msg.header.frame_id != self.parameters.config.node.map_frame:
             self._reject("initialpose", f"initial pose is in frame '{msg.header.frame_id}', not the map frame")
             return
-        self._prior = Prior(self._camera_from_target(T_map_target), time.monotonic())
-        self.get_logger().info("initial pose received; used as the prior")
+        if self.tracker is not None:
+            self.tracker.set_initial_pose(T_map_target, time.monotonic())
+            self.get_logger().info("initial pose received; used as the prior")
 
     def _on_odometry(self, msg: Odometry) -> None:
         try:
@@ -237,79 +316,59 @@ class LocalizerNode(Node):
         except ConversionError as error:
             self._reject("odometry", error)
             return
-        self._odometry.append((conversions.stamp_to_ns(msg.header.stamp), T_odom_base))
-        del self._odometry[:-200]
-
-    # -- frames: base vs camera -------------------------------------------------------------------------
-
-    def _target_from_camera(self, T_map_camera: np.ndarray) -> np.ndarray:
-        """The published frame's pose: the camera's, or the base's through the fixed camera-to-base transform."""
-        return T_map_camera @ self.T_camera_base if self.parameters.config.node.base_frame else T_map_camera
-
-    def _camera_from_target(self, T_map_target: np.ndarray) -> np.ndarray:
-        if self.parameters.config.node.base_frame:
-            return T_map_target @ invert_transform(self.T_camera_base)
-        return T_map_target
-
-    def _target_covariance(self, T_map_camera: np.ndarray, covariance: np.ndarray | None) -> np.ndarray | None:
-        """The base pose's covariance: the camera's moved along the lever arm (rotations perturbed in the map frame)."""
-        if covariance is None or not self.parameters.config.node.base_frame:
-            return covariance
-        lever = T_map_camera[:3, :3] @ self.T_camera_base[:3, 3]
-        J = np.eye(6)
-        J[:3, 3:] = -np.array([[0, -lever[2], lever[1]], [lever[2], 0, -lever[0]], [-lever[1], lever[0], 0]])
-        return J @ covariance @ J.T
-
-    def _current_prior(self, stamp_ns: int) -> np.ndarray | None:
-        timeout = self.parameters.config.node.prior_timeout_s
-        if timeout <= 0:
-            return None
-        if self._prior is not None and time.monotonic() - self._prior.received_s <= timeout:
-            return self._prior.T_map_camera
-        if self._T_map_odom is not None and self._odometry:
-            odom_stamp, T_odom_base = min(self._odometry, key=lambda o: abs(o[0] - stamp_ns))
-            if abs(odom_stamp - stamp_ns) <= timeout * 1e9:
-                return self._camera_from_target(self._T_map_odom @ T_odom_base)
-        return None
+        if self.tracker is not None:
+            self.tracker.add_odometry(conversions.stamp_to_ns(msg.header.stamp), T_odom_base)
 
     # -- the worker -------------------------------------------------------------------------------------
 
     def _work(self) -> None:
-        while rclpy.ok():
+        while not self._stopping.is_set():
             frame = self._slot.take(timeout_s=0.5)
             if frame is None:
                 continue
-            started = time.perf_counter()
             try:
-                with self._core_lock:
-                    result = self.localizer.localize(
-                        frame.image, frame.intrinsics, frame.stamp_ns, prior=self._current_prior(frame.stamp_ns)
-                    )
-                # the node's own stages first, so a status tells where all the time of a frame went
-                result.timings = {"convert": frame.convert_s, "queue": started - frame.enqueued_at, **result.timings}
-                self._publish(frame, result)
+                self._process(frame)
             except LoftrRosError as error:
                 self._reject("frame", error)
-                continue
             except Exception as error:  # the worker must outlive any one frame
+                if self._stopping.is_set() or not self.context.ok():
+                    self.get_logger().debug(f"frame {frame.stamp_ns} dropped at shutdown: {error!r}")
+                    return
                 self.stats.count("errors")
                 self.get_logger().error(f"frame {frame.stamp_ns} failed: {error!r}")
-                continue
-            latency = None
-            if result.localized:
-                latency = (self.get_clock().now().nanoseconds - frame.stamp_ns) * 1e-9
-                self.stats.count("localized")
-            self.stats.processed(time.perf_counter() - started, result.state.name, result.reason, latency)
+
+    def _process(self, frame: Frame) -> None:
+        started = time.perf_counter()
+        timeout_s = self.parameters.config.node.prior_timeout_s
+        with self._core_lock:
+            if self.localizer is None or self.tracker is None:
+                return
+            prior = self.tracker.prior(frame.stamp_ns, time.monotonic(), timeout_s)
+            result = self.localizer.localize(frame.image, frame.intrinsics, frame.stamp_ns, prior=prior)
+        if self._stopping.is_set():
+            self.get_logger().debug(f"frame {frame.stamp_ns} dropped: the node is stopping")
+            return
+        # the node's own stages first, so a status tells where all the time of a frame went
+        result.timings = {"convert": frame.convert_s, "queue": started - frame.enqueued_at, **result.timings}
+        self._publish(frame, result)
+        latency = None
+        if result.localized:
+            latency = (self.get_clock().now().nanoseconds - frame.stamp_ns) * 1e-9
+            self.stats.count("localized")
+        self.stats.processed(time.perf_counter() - started, result.state.name, result.reason, latency)
 
     def _publish(self, frame: Frame, result: LocalizationResult) -> None:
         config = self.parameters.config.node
-        if result.localized and result.T_map_camera is not None:
+        tracker = self.tracker
+        if result.localized and result.T_map_camera is not None and tracker is not None:
             header = Header(stamp=frame.header.stamp, frame_id=config.map_frame)
-            target = self._target_from_camera(result.T_map_camera)
-            covariance = self._target_covariance(result.T_map_camera, result.covariance)
+            target = tracker.mount.target_from_camera(result.T_map_camera)
+            covariance = tracker.mount.target_covariance(result.T_map_camera, result.covariance)
             self._pose_pub.publish(conversions.pose_with_covariance_msg(target, covariance, header))
-            self._last_localized = (frame, result.T_map_camera)
-            self._update_map_to_odom(frame, target)
+            fix = Fix(frame.stamp_ns, frame.image, frame.intrinsics, result.T_map_camera, frame.depth)
+            T_map_odom = tracker.record_fix(fix)
+            if T_map_odom is not None and self._tf is not None:
+                self._broadcast_map_to_odom(frame.header, T_map_odom)
         for match_set in result.matches:
             self._matches_pub.publish(conversions.matches_to_msg(match_set, frame.header))
         self._publish_status(result, frame.header)
@@ -321,25 +380,21 @@ class LocalizerNode(Node):
 
     def _publish_debug_image(self, frame: Frame, result: LocalizationResult) -> None:
         best = max(result.matches, key=lambda m: (m.num_inliers, len(m)))
-        keyframe = self.localizer.keyframe(best.keyframe_id)
+        with self._core_lock:
+            if self.localizer is None:
+                return
+            keyframe = self.localizer.keyframe(best.keyframe_id)
         drawing = draw_matches(frame.image, keyframe.image, best.keypoints_query, best.keypoints_keyframe,
                                best.confidence, best.inliers)  # fmt: skip
         self._debug_pub.publish(conversions.rgb_to_image(drawing, frame.header))
 
-    def _update_map_to_odom(self, frame: Frame, T_map_base: np.ndarray) -> None:
-        if not self._odometry:
-            return
-        odom_stamp, T_odom_base = min(self._odometry, key=lambda o: abs(o[0] - frame.stamp_ns))
-        if abs(odom_stamp - frame.stamp_ns) > 0.1e9:
-            return
-        self._T_map_odom = T_map_base @ invert_transform(T_odom_base)
-        if self._tf is not None:
-            config = self.parameters.config.node
-            transform = TransformStamped()
-            transform.header = Header(stamp=frame.header.stamp, frame_id=config.map_frame)
-            transform.child_frame_id = config.odom_frame
-            transform.transform = conversions.matrix_to_transform(self._T_map_odom)
-            self._tf.sendTransform(transform)
+    def _broadcast_map_to_odom(self, image_header: Header, T_map_odom: np.ndarray) -> None:
+        config = self.parameters.config.node
+        transform = TransformStamped()
+        transform.header = Header(stamp=image_header.stamp, frame_id=config.map_frame)
+        transform.child_frame_id = config.odom_frame
+        transform.transform = conversions.matrix_to_transform(T_map_odom)
+        self._tf.sendTransform(transform)
 
     # -- services and diagnostics -----------------------------------------------------------------------
 
@@ -350,6 +405,9 @@ class LocalizerNode(Node):
             return response
         try:
             with self._core_lock:
+                if self.localizer is None:
+                    response.message = "the node is not configured"
+                    return response
                 response.num_keyframes = self.localizer.save(Path(path))
         except LoftrRosError as error:
             response.message = str(error)
@@ -364,48 +422,51 @@ class LocalizerNode(Node):
 
     def _clear_map(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         with self._core_lock:
+            if self.localizer is None:
+                response.message = "the node is not configured"
+                return response
             removed = self.localizer.clear()
         response.success, response.message = True, f"removed {removed} keyframes"
         return response
 
     def _add_current_keyframe(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
-        last = self._last_localized
-        if last is None:
-            response.message = "no localized frame yet: a keyframe needs a pose"
+        tracker = self.tracker
+        if tracker is None:
+            response.message = "the node is not configured"
             return response
-        frame, T_map_camera = last
-        if frame.depth is None:
-            response.message = "the last localized frame has no depth (set use_depth and publish `depth`)"
+        try:
+            keyframe = tracker.keyframe_from_last_fix(self.parameters.config.node.map_frame)
+        except LoftrRosError as error:
+            response.message = str(error)
             return response
-        keyframe = Keyframe(
-            id=f"live-{frame.stamp_ns}",
-            stamp_ns=frame.stamp_ns,
-            frame_id=self.parameters.config.node.map_frame,
-            image=frame.image,
-            intrinsics=frame.intrinsics,
-            T_map_camera=T_map_camera,
-            depth=frame.depth,
-        )
         with self._core_lock:
+            if self.localizer is None:
+                response.message = "the node is not configured"
+                return response
             self.localizer.add_keyframe(keyframe, replace=True)
         response.success, response.message = True, f"added keyframe '{keyframe.id}'"
         return response
 
     def _publish_diagnostics(self) -> None:
         values = self.stats.snapshot()
-        values["keyframes"] = str(len(self.localizer))
+        values["lifecycle_state"] = self.lifecycle_state
+        with self._core_lock:
+            if self.localizer is not None:
+                values["keyframes"] = str(len(self.localizer))
+        worker = self._worker
         array = conversions.diagnostics_msg(
             name=f"{self.get_name()}: localization",
             hardware_id=self.get_fully_qualified_name(),
             values=values,
             stamp=self.get_clock().now().to_msg(),
-            worker_alive=self._worker.is_alive(),
+            worker_alive=worker is None or worker.is_alive(),
         )
         self._diagnostics_pub.publish(array)
 
     def _reconfigure(self, config: LocalizerNodeConfig) -> None:
         with self._core_lock:
-            self.localizer.reconfigure(config.localizer)
+            if self.localizer is not None:
+                self.localizer.reconfigure(config.localizer)
         tolerance_ns = int(config.node.camera_info_tolerance_s * 1e9)
         with self._sync_lock:
             self._pairer.tolerance_ns = self._depth_pairer.tolerance_ns = tolerance_ns
@@ -418,30 +479,42 @@ class LocalizerNode(Node):
                 config.node.diagnostics_period_s, self._publish_diagnostics, clock=self._steady
             )
 
-    def destroy_node(self) -> None:
-        if hasattr(self, "_slot"):  # not when the constructor failed (e.g. weights not found)
-            self._slot.close()
-        if getattr(self, "store", None) is not None:
-            self.store.close()
-        super().destroy_node()
-
 
 def main(args: list[str] | None = None) -> int:
+    """Run the node until SIGINT/SIGTERM; 1 when it cannot start (the reason is logged)."""
+    try:
+        return _run(args)
+    except KeyboardInterrupt:  # SIGINT at any moment: rclpy shuts the context down, then Python raises this
+        return 0
+
+
+def _run(args: list[str] | None) -> int:
     rclpy.init(args=args)
     node = None
+    executor = MultiThreadedExecutor(num_threads=2)
     try:
         node = LocalizerNode()
-        executor = MultiThreadedExecutor(num_threads=2)
+        if node.parameters.config.node.autostart:
+            if node.trigger_configure() != SUCCESS:
+                return 1
+            node.trigger_activate()
         executor.add_node(node)
-        executor.spin()
+        while node.lifecycle_state != "finalized":  # the shutdown transition ends the process too
+            executor.spin_once(timeout_sec=0.5)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     except LoftrRosError as error:
         print(f"[loftr_localizer] error: {error}", file=sys.stderr)  # before a logger exists
         return 1
-    finally:
-        if node is not None:
-            node.destroy_node()
+    except Exception:
         if rclpy.ok():
-            rclpy.shutdown()
+            raise
+        # SIGINT/SIGTERM while starting: the context is gone under the constructor; nothing to keep
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the map's closing short
+        executor.shutdown()  # no new callbacks; the running ones (a keyframe being written) finish
+        if node is not None:
+            node.close()
+            node.destroy_node()
+        rclpy.try_shutdown()
     return 0
