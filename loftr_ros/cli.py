@@ -43,6 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "loftr_ros.tools.benchmark_defaults", "speed and accuracy per input side, keyframes tried, cascade"
     ),
     "benchmark-retrieval": ("loftr_ros.tools.benchmark_retrieval", "top-k retrieval time over a large map"),
+    "benchmark-map": ("loftr_ros.tools.benchmark_map", "peak memory and latency per frame as the map grows to 5,000"),
     "benchmark-node": ("loftr_ros.tools.benchmark_node", "the node under a 30 Hz stream: rate, drops, latency"),
     "params-yaml": ("loftr_ros.tools.params_yaml", "print the node's parameter file with every default"),
 }

@@ -44,7 +44,7 @@ class StoreConfig:
 class RetrievalConfig:
     """How candidate keyframes are chosen for a query."""
 
-    top_k: int = 3  # keyframes matched per query
+    top_k: int = 2  # keyframes matched per query (measured: README, "Defaults")
     min_similarity: float = -1.0  # drop candidates whose descriptor cosine is below this (-1 keeps all)
     prior_max_distance_m: float = 5.0  # with a pose prior: keyframes farther than this are skipped
     prior_max_angle_deg: float = 60.0  # with a pose prior: keyframes looking away more than this are skipped
@@ -125,7 +125,7 @@ class LocalizerConfig:
     pose: PoseConfig = field(default_factory=PoseConfig)  # how the pose is solved
     gates: QualityGates = field(default_factory=QualityGates)  # when a pose counts as localized
     store: StoreConfig = field(default_factory=StoreConfig)  # how a map file is opened
-    cascade: bool = True  # match the best-ranked keyframe first; the next ones only while no pose passes with margin
+    cascade: bool = False  # match the best-ranked keyframe first; the next ones only while no pose passes with margin
     cascade_margin: float = 1.5  # a pose ends the cascade when its inliers reach this times gates.min_inliers
     feature_cache_mb: float = 512.0  # keyframe features kept in memory up to this size (least recently used dropped)
     keyframe_cache_mb: float = 64.0  # decoded keyframes (image, depth) kept in memory when reading a store

@@ -1,4 +1,5 @@
-"""Import keyframes into a map from a folder or a rosbag, and export a map back to a folder.
+"""Import keyframes into a map from a folder, and export a map back to a folder (rosbags:
+:mod:`loftr_ros.bags.map_import`).
 
 Folder forms:
 
@@ -22,9 +23,6 @@ Folder forms:
    - ``descriptor`` (optional): ``.npy`` float32 global descriptor.
 
    ``id``, ``stamp_ns`` and ``frame_id`` may be empty (then: the image's stem, the row number, "map").
-
-Rosbag (:func:`import_rosbag`): ``sensor_msgs/Image`` + ``sensor_msgs/CameraInfo`` + a
-``geometry_msgs/PoseStamped`` topic (and optionally a depth image topic), paired by header stamp.
 """
 
 from __future__ import annotations
@@ -311,124 +309,3 @@ def export_folder(store: KeyframeStore, folder: str | os.PathLike[str]) -> Path:
             })  # fmt: skip
     logger.info("exported %d keyframes from %s to %s", len(store), store.path, folder)
     return csv_path
-
-
-# -- rosbag ---------------------------------------------------------------------------------------------
-
-
-def _stamp(header: object) -> int:
-    return int(header.stamp.sec) * 1_000_000_000 + int(header.stamp.nanosec)  # type: ignore[attr-defined]
-
-
-def image_from_msg(msg: object) -> np.ndarray:
-    """A ``sensor_msgs/Image`` as uint8 RGB/grey, or float32 metres for depth (16UC1 mm, 32FC1 m)."""
-    h, w, enc, step = msg.height, msg.width, msg.encoding, msg.step  # type: ignore[attr-defined]
-    data = np.asarray(msg.data, dtype=np.uint8)  # type: ignore[attr-defined]
-    layouts = {"rgb8": (np.uint8, 3), "bgr8": (np.uint8, 3), "mono8": (np.uint8, 1),
-               "16UC1": (np.uint16, 1), "mono16": (np.uint16, 1), "32FC1": (np.float32, 1)}  # fmt: skip
-    if enc not in layouts:
-        msg_ = f"image encoding {enc!r} is not supported; use one of {', '.join(layouts)}"
-        raise MapError(msg_)
-    dtype, channels = layouts[enc]
-    itemsize = np.dtype(dtype).itemsize
-    rows = data.reshape(h, step)[:, : w * channels * itemsize]
-    dt = np.dtype(dtype).newbyteorder(">" if msg.is_bigendian else "<")  # type: ignore[attr-defined]
-    arr = rows.copy().view(dt).reshape(h, w, channels) if channels > 1 else rows.copy().view(dt).reshape(h, w)
-    if enc == "bgr8":
-        return np.ascontiguousarray(arr[:, :, ::-1])
-    if enc in ("16UC1", "mono16"):
-        return arr.astype(np.float32) / 1000.0
-    return arr.astype(np.float32) if dtype == np.float32 else arr
-
-
-def intrinsics_from_msg(msg: object) -> CameraIntrinsics:
-    k = np.asarray(msg.k, dtype=np.float64)  # type: ignore[attr-defined]
-    return CameraIntrinsics(
-        int(msg.width), int(msg.height), float(k[0]), float(k[4]), float(k[2]), float(k[5]),  # type: ignore[attr-defined]
-        str(msg.distortion_model), tuple(float(c) for c in msg.d),  # type: ignore[attr-defined]
-    )  # fmt: skip
-
-
-def pose_from_msg(msg: object) -> np.ndarray:
-    p, q = msg.pose.position, msg.pose.orientation  # type: ignore[attr-defined]
-    return pose_from_tq([p.x, p.y, p.z], [q.x, q.y, q.z, q.w])
-
-
-def import_rosbag(
-    store: KeyframeStore,
-    bag: str | os.PathLike[str],
-    image_topic: str,
-    camera_info_topic: str,
-    pose_topic: str,
-    depth_topic: str | None = None,
-    *,
-    max_dt_ns: int = 20_000_000,
-    max_pose_gap_ns: int = 200_000_000,
-    T_pose_camera: np.ndarray | None = None,
-    every: int = 1,
-    describe: Describe | None = None,
-) -> int:
-    """Add keyframes from a ROS 2 bag; returns the count.
-
-    Each image is paired with the latest CameraInfo, the PoseStamped interpolated at its header stamp
-    (no extrapolation; images between poses more than ``max_pose_gap_ns`` apart are skipped) and the depth
-    image with the nearest stamp within ``max_dt_ns``. The pose topic gives T_map_X in its
-    ``header.frame_id`` (the keyframe's
-    frame_id); ``T_pose_camera`` (default identity) maps the camera optical frame into X.
-    """
-    from rosbags.highlevel import AnyReader
-    from rosbags.typesys import Stores, get_typestore
-
-    extrinsic = np.eye(4) if T_pose_camera is None else np.asarray(T_pose_camera, dtype=np.float64)
-    topics = [image_topic, camera_info_topic, pose_topic] + ([depth_topic] if depth_topic else [])
-    infos: list[tuple[int, CameraIntrinsics]] = []
-    pose_stamps, poses, pose_frames = [], [], []
-    depths: list[tuple[int, np.ndarray]] = []
-    images: list[tuple[int, np.ndarray]] = []
-    try:
-        with AnyReader([Path(bag)], default_typestore=get_typestore(Stores.ROS2_HUMBLE)) as reader:
-            missing = set(topics) - {c.topic for c in reader.connections}
-            if missing:
-                msg = f"bag {bag} has no topic(s) {', '.join(sorted(missing))}"
-                raise MapError(msg)
-            conns = [c for c in reader.connections if c.topic in topics]
-            for conn, _, raw in reader.messages(connections=conns):
-                m = reader.deserialize(raw, conn.msgtype)
-                if conn.topic == camera_info_topic:
-                    infos.append((_stamp(m.header), intrinsics_from_msg(m)))
-                elif conn.topic == pose_topic:
-                    pose_stamps.append(_stamp(m.header))
-                    poses.append(pose_from_msg(m))
-                    pose_frames.append(m.header.frame_id)
-                elif conn.topic == depth_topic:
-                    depths.append((_stamp(m.header), image_from_msg(m)))
-                else:
-                    images.append((_stamp(m.header), image_from_msg(m)))
-    except MapError:
-        raise
-    except Exception as error:  # rosbags raises several unrelated types for unreadable bags
-        msg = f"cannot read bag {bag}: {error}"
-        raise MapError(msg) from None
-    if not pose_stamps or not infos:
-        msg = f"bag {bag} has no poses on {pose_topic} or no CameraInfo on {camera_info_topic}"
-        raise MapError(msg)
-    trajectory = Trajectory(np.array(pose_stamps), np.stack(poses))
-    frame = pose_frames[0] or "map"
-    info_stamps = np.array([s for s, _ in infos])
-    depth_stamps = np.array([s for s, _ in depths], dtype=np.int64)
-    count = 0
-    for stamp, image in sorted(images, key=lambda x: x[0])[::every]:
-        T = trajectory.at(stamp, max_gap_ns=max_pose_gap_ns)
-        if T is None or image.dtype != np.uint8:
-            continue
-        K = infos[max(0, int(np.searchsorted(info_stamps, stamp, side="right")) - 1)][1]
-        depth = None
-        if len(depth_stamps):
-            j = nearest_stamp(depth_stamps, stamp)
-            if abs(int(depth_stamps[j]) - stamp) <= max_dt_ns:
-                depth = depths[j][1]
-        kf = Keyframe(f"{stamp}", stamp, frame, image, K, T @ extrinsic, depth, _describe(describe, image))
-        store.add(kf)
-        count += 1
-    logger.info("imported %d of %d images from %s into %s", count, len(images), bag, store.path)
-    return count

@@ -13,7 +13,6 @@ from loftr_ros.localization.io import (
     Trajectory,
     export_folder,
     import_csv,
-    import_rosbag,
     import_tum,
     seconds_to_ns,
 )
@@ -109,85 +108,3 @@ def test_csv_with_16_bit_depth_and_defaults(tmp_path: Path) -> None:
         pytest.raises(MapError, match=r"bad\.csv lacks the column"),
     ):
         import_csv(store, tmp_path / "bad.csv")
-
-
-def test_import_rosbag_pairs_images_with_poses_and_depth(tmp_path: Path) -> None:
-    from rosbags.rosbag2 import Writer
-    from rosbags.typesys import Stores, get_typestore
-
-    ts = get_typestore(Stores.ROS2_HUMBLE)
-    Header, Time = ts.types["std_msgs/msg/Header"], ts.types["builtin_interfaces/msg/Time"]
-    Image, Info = ts.types["sensor_msgs/msg/Image"], ts.types["sensor_msgs/msg/CameraInfo"]
-    PoseStamped, Pose = ts.types["geometry_msgs/msg/PoseStamped"], ts.types["geometry_msgs/msg/Pose"]
-    Point, Quat = ts.types["geometry_msgs/msg/Point"], ts.types["geometry_msgs/msg/Quaternion"]
-    Roi = ts.types["sensor_msgs/msg/RegionOfInterest"]
-
-    def header(t: int, frame: str) -> object:
-        return Header(stamp=Time(sec=t // 10**9, nanosec=t % 10**9), frame_id=frame)
-
-    rng = np.random.default_rng(0)
-    images = {}
-    bag = tmp_path / "bag"
-    with Writer(bag, version=9) as writer:
-        c_img = writer.add_connection("/cam/image", Image.__msgtype__, typestore=ts)
-        c_info = writer.add_connection("/cam/info", Info.__msgtype__, typestore=ts)
-        c_pose = writer.add_connection("/pose", PoseStamped.__msgtype__, typestore=ts)
-        c_depth = writer.add_connection("/cam/depth", Image.__msgtype__, typestore=ts)
-        for i in range(12):  # poses at 10 Hz from t = 1 s
-            t = 10**9 + i * 10**8
-            msg = PoseStamped(
-                header=header(t, "world"),
-                pose=Pose(position=Point(x=i * 0.1, y=0.0, z=0.0), orientation=Quat(x=0.0, y=0.0, z=0.0, w=1.0)),
-            )
-            writer.write(c_pose, t, ts.serialize_cdr(msg, msg.__msgtype__))
-        for i in range(5):  # images at 5 Hz from t = 0.95 s: the first has no pose yet
-            t = 950_000_000 + i * 2 * 10**8
-            rgb = rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)
-            images[t] = rgb
-            bgr = rgb[:, :, ::-1].copy()
-            msg = Image(
-                header=header(t, "cam"),
-                height=6,
-                width=8,
-                encoding="bgr8",
-                is_bigendian=0,
-                step=24,
-                data=bgr.reshape(-1),
-            )
-            writer.write(c_img, t, ts.serialize_cdr(msg, msg.__msgtype__))
-            mm = np.full((6, 8), 1234, np.uint16)
-            dmsg = Image(
-                header=header(t + 3_000_000, "cam"),
-                height=6,
-                width=8,
-                encoding="16UC1",
-                is_bigendian=0,
-                step=16,
-                data=mm.view(np.uint8).reshape(-1),
-            )
-            writer.write(c_depth, t + 3_000_000, ts.serialize_cdr(dmsg, dmsg.__msgtype__))
-            info = Info(
-                header=header(t, "cam"),
-                height=6,
-                width=8,
-                distortion_model="plumb_bob",
-                d=np.zeros(5),
-                k=np.array([10.0, 0, 3.5, 0, 10.0, 2.5, 0, 0, 1]),
-                r=np.eye(3).reshape(-1),
-                p=np.zeros(12),
-                binning_x=0,
-                binning_y=0,
-                roi=Roi(x_offset=0, y_offset=0, height=0, width=0, do_rectify=False),
-            )
-            writer.write(c_info, t, ts.serialize_cdr(info, info.__msgtype__))
-    with KeyframeStore(tmp_path / "m.db") as store:
-        count = import_rosbag(store, bag, "/cam/image", "/cam/info", "/pose", "/cam/depth")
-        assert count == 4
-        t = 950_000_000 + 2 * 10**8  # 1.15 s: halfway between the poses at 1.1 s and 1.2 s
-        kf = store.get(str(t))
-        np.testing.assert_array_equal(kf.image, images[t])
-        assert kf.T_map_camera[0, 3] == pytest.approx(0.15) and kf.frame_id == "world"
-        assert kf.intrinsics.fx == 10.0 and kf.intrinsics.cx == 3.5
-        assert kf.depth[0, 0] == pytest.approx(1.234)
-        with pytest.raises(MapError, match="no topic"):
-            import_rosbag(store, bag, "/nope", "/cam/info", "/pose")

@@ -275,12 +275,13 @@ def test_stored_descriptors_from_another_source_are_recomputed(tmp_path: Path) -
 def test_cascade_stops_at_the_first_keyframe_that_gives_a_pose_with_margin(world: dict) -> None:
     matcher = FakeMatcher(world["X"], world["poses"], noise_px=0.3)
     kfs = [make_keyframe(i, world["poses"][i], world["X"], True) for i in (1, 2)]
-    localizer = Localizer(kfs, matcher, LocalizerConfig(retrieval=RetrievalConfig(top_k=2)))
+    localizer = Localizer(kfs, matcher, LocalizerConfig(retrieval=RetrievalConfig(top_k=2), cascade=True))
     result = localizer.localize(image_for(0), INTRINSICS, 1)
     assert result.localized and len(result.keyframe_ids) == 1 and matcher.matched == [1]
     assert list(result.timings) == ["retrieve", "match", "pose"]
     # a margin no pose reaches: every retrieved keyframe is tried, one at a time, and the pose is kept
-    strict = Localizer(kfs, matcher, LocalizerConfig(retrieval=RetrievalConfig(top_k=2), cascade_margin=100.0))
+    config = LocalizerConfig(retrieval=RetrievalConfig(top_k=2), cascade=True, cascade_margin=100.0)
+    strict = Localizer(kfs, matcher, config)
     matcher.matched.clear()
     result = strict.localize(image_for(0), INTRINSICS, 2)
     assert result.localized and len(result.keyframe_ids) == 2 and matcher.matched == [1, 1]
@@ -289,7 +290,7 @@ def test_cascade_stops_at_the_first_keyframe_that_gives_a_pose_with_margin(world
 def test_cascade_goes_on_while_one_keyframe_cannot_give_a_metric_pose(world: dict) -> None:
     matcher = FakeMatcher(world["X"], world["poses"], noise_px=0.3)
     kfs = [make_keyframe(i, world["poses"][i], world["X"], False) for i in (1, 2)]  # no depth: two are needed
-    localizer = Localizer(kfs, matcher, LocalizerConfig(retrieval=RetrievalConfig(top_k=2)))
+    localizer = Localizer(kfs, matcher, LocalizerConfig(retrieval=RetrievalConfig(top_k=2), cascade=True))
     result = localizer.localize(image_for(0), INTRINSICS, 1)
     assert result.localized, result.reason
     assert sorted(result.keyframe_ids) == ["kf0001", "kf0002"] and matcher.matched == [1, 1]

@@ -10,6 +10,7 @@ import cv2
 import pytest
 
 from loftr_ros import cli
+from loftr_ros.localization.store import KeyframeStore
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -107,3 +108,17 @@ def test_benchmark_defaults_prints_one_row_per_setting(tmp_path: Path, bag: tupl
     rows = [line for line in (tmp_path / "defaults.md").read_text().splitlines() if line.startswith("| 160")]
     assert [row.split("|")[3].strip() for row in rows] == ["on", "off"]
     assert all(len(row.split("|")) == 11 for row in rows)  # the TUM-like bag's columns filled too
+
+
+def test_benchmark_map_reports_memory_and_latency_per_map_size(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    argv = ["benchmark-map", "--sizes", "12", "30", "--queries", "3", "--camera", "160x120",
+            "--output", str(tmp_path)]  # fmt: skip
+    assert cli.main(argv) == 0
+    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| 12 |")
+            or line.startswith("| 30 |")]  # fmt: skip
+    assert [int(row[0]) for row in rows] == [12, 30]
+    for row in rows:
+        peak_mb, cache_mb = float(row[8]), float(row[10])
+        assert 0 < peak_mb < 4000 and 0 <= cache_mb <= 512
+    with KeyframeStore(tmp_path / "map.db", readonly=True) as store:
+        assert len(store.ids()) == 30 and len({info.T_map_camera[0, 3] for info in store.list()}) > 1
