@@ -17,6 +17,7 @@ from loftr_ros.errors import LoftrRosError
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("loftr_ros.tools.demo", "the whole product on a synthetic scene: bag, node over DDS, evaluation"),
     "match": ("loftr_ros.tools.match", "match two images and write keypoints, confidences, a drawing"),
+    "build-map": ("loftr_ros.tools.build_map", "a keyframe map of your own place from a rosbag or a TUM download"),
     "import-tum": ("loftr_ros.tools.import_tum", "turn a TUM RGB-D folder into a bag (and a map)"),
     "make-bag": ("loftr_ros.tools.make_bag", "write a synthetic sequence as a bag (and a map)"),
     "replay": ("loftr_ros.tools.replay", "play a bag over DDS at its recorded timing, with /clock"),

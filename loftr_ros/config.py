@@ -41,7 +41,8 @@ class NodeConfig:
     camera_to_base: tuple[float, ...] = option(
         (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0), read_only=True
     )  # fixed T_camera_base as x y z qx qy qz qw, used when base_frame is set
-    map_path: str = option("", read_only=True)  # SQLite keyframe map to open (created if missing; "" = memory)
+    map_path: str = option("", read_only=True)  # SQLite keyframe map to open ("" = in memory only)
+    create_map: bool = option(False, read_only=True)  # create map_path when it does not exist (else: refused)
     use_depth: bool = option(False, read_only=True)  # subscribe to `depth` so ~/add_keyframe can store the frame
     publish_tf: bool = option(False, read_only=True)  # broadcast map->odom (REP-105) from the pose and odometry
     odom_frame: str = option("odom", read_only=True)  # odometry frame for publish_tf and odometry priors

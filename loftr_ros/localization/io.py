@@ -309,3 +309,56 @@ def export_folder(store: KeyframeStore, folder: str | os.PathLike[str]) -> Path:
             })  # fmt: skip
     logger.info("exported %d keyframes from %s to %s", len(store), store.path, folder)
     return csv_path
+
+
+# -- the official TUM RGB-D download ----------------------------------------------------------------------
+
+# Intrinsics per camera, from the dataset's page (fr1 and fr2 images are distorted: plumb_bob coefficients).
+TUM_CAMERAS = {
+    "fr1": CameraIntrinsics(640, 480, 517.3, 516.5, 318.6, 255.3, "plumb_bob",
+                            (0.2624, -0.9531, -0.0054, 0.0026, 1.1633)),
+    "fr2": CameraIntrinsics(640, 480, 520.9, 521.0, 325.1, 249.7, "plumb_bob",
+                            (0.2312, -0.7849, -0.0033, -0.0001, 0.9172)),
+    "fr3": CameraIntrinsics(640, 480, 535.4, 539.2, 320.1, 247.6),
+}  # fmt: skip
+
+
+def read_tum_list(path: str | os.PathLike[str]) -> list[tuple[int, Path]]:
+    """``rgb.txt`` / ``depth.txt`` of the official download: ``timestamp filename`` lines, as (stamp_ns, path)."""
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as error:
+        raise MapError(f"cannot read {path}: {error}") from None
+    out = []
+    for number, line in enumerate(lines, 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) != 2:
+            raise MapError(f"{path}:{number}: expected 'timestamp filename', got {line!r}")
+        out.append((seconds_to_ns(parts[0]), path.parent / parts[1]))
+    return sorted(out)
+
+
+def tum_camera_of(folder: str | os.PathLike[str]) -> str | None:
+    """fr1/fr2/fr3 from an official sequence name such as ``rgbd_dataset_freiburg3_long_office_household``."""
+    name = Path(folder).resolve().name
+    for number in "123":
+        if f"freiburg{number}" in name or f"fr{number}" in name:
+            return f"fr{number}"
+    return None
+
+
+Stamped = list[tuple[int, Path]]
+
+
+def official_tum_frames(folder: str | os.PathLike[str]) -> tuple[Stamped, Stamped, Trajectory]:
+    """(colour frames, depth frames, ground truth) of a folder laid out as the official TUM RGB-D download."""
+    folder = Path(folder)
+    missing = [name for name in ("rgb.txt", "groundtruth.txt", "rgb") if not (folder / name).exists()]
+    if missing:
+        raise MapError(f"{folder} is not an official TUM RGB-D folder: {', '.join(missing)} missing")
+    depth = read_tum_list(folder / "depth.txt") if (folder / "depth.txt").exists() else []
+    return read_tum_list(folder / "rgb.txt"), depth, Trajectory.read_tum(folder / "groundtruth.txt")

@@ -36,7 +36,7 @@ from std_srvs.srv import Trigger
 from loftr_ros import conversions
 from loftr_ros.bags import topics
 from loftr_ros.config import LocalizerNodeConfig
-from loftr_ros.errors import ConversionError, LoftrRosError
+from loftr_ros.errors import ConversionError, LoftrRosError, MapError
 from loftr_ros.localization import CameraIntrinsics, LocalizationResult, LocalizationState
 from loftr_ros.localization.localizer import Localizer
 from loftr_ros.localization.store import KeyframeStore
@@ -82,6 +82,7 @@ class LocalizerNode(LifecycleNode):
         super().__init__("loftr_localizer", **kwargs)
         self.parameters = NodeParameters(self, on_change=self._reconfigure)
         settings = self.parameters.config.node
+        self.get_logger().info(summary(self.parameters.config))
         self.get_logger().debug(f"configuration: {self.parameters.config}")
         self.stats = NodeStats()
         self.lifecycle_state = "unconfigured"
@@ -118,6 +119,9 @@ class LocalizerNode(LifecycleNode):
         settings = config.node
         store = None
         try:
+            if settings.map_path and not settings.create_map and not Path(settings.map_path).exists():
+                raise MapError(f"map file {settings.map_path} does not exist (a typo? set create_map: true to start "
+                               "a new map there)")  # fmt: skip
             store = KeyframeStore(settings.map_path, config.localizer.store) if settings.map_path else None
             localizer = Localizer(store if store is not None else [], create_matcher(config.matcher), config.localizer)
         except LoftrRosError as error:
@@ -175,7 +179,17 @@ class LocalizerNode(LifecycleNode):
         self._worker = threading.Thread(target=self._work, name="loftr_localizer_worker", daemon=True)
         self._worker.start()
         self.lifecycle_state = "active"
+        self._waiting_on = f"{self._inputs[0].topic_name} and {self._inputs[1].topic_name}"
+        self.get_logger().info(f"active: waiting for images on {self._waiting_on}")
+        self._nothing_yet_timer = self.create_timer(5.0, self._warn_while_nothing_came, clock=self._steady)
         return super().on_activate(state)
+
+    def _warn_while_nothing_came(self) -> None:
+        """Every few seconds until the first frame: say what the node waits on, so a wrong topic shows."""
+        if self.stats.counts["received_images"] or self.lifecycle_state != "active":
+            self.destroy_timer(self._nothing_yet_timer)
+            return
+        self.get_logger().warn(f"no image received yet on {self._waiting_on} (check the topic names and QoS)")
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stop_inputs()
@@ -478,6 +492,17 @@ class LocalizerNode(LifecycleNode):
             self._diagnostics_timer = self.create_timer(
                 config.node.diagnostics_period_s, self._publish_diagnostics, clock=self._steady
             )
+
+
+def summary(config: LocalizerNodeConfig) -> str:
+    """One line of what matters most at start (the whole configuration is logged at debug level)."""
+    matcher, node, localizer = config.matcher, config.node, config.localizer
+    weights = f", weights {matcher.weights or 'shipped'}, side {matcher.max_side}" if matcher.type == "loftr" else ""
+    return (
+        f"matcher {matcher.type}{weights} on {matcher.device}; map {node.map_path or 'in memory'}; "
+        f"{localizer.retrieval.top_k} keyframes per frame, cascade {'on' if localizer.cascade else 'off'}; "
+        f"{node.image_transport} images; pose of {node.base_frame or 'the camera'} in {node.map_frame}"
+    )
 
 
 def main(args: list[str] | None = None) -> int:

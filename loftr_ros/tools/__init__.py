@@ -3,8 +3,22 @@
 import argparse
 from pathlib import Path
 
-# The real TUM frames beside a checkout (``../shared/data``): the default of the tools that evaluate on them.
-SHARED_TUM_FOLDER = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "tum_fr3_long_office_household"
+from loftr_ros.errors import LoftrRosError
+
+# The real TUM frames beside a checkout, relative to the current directory (the checkout's root, where the
+# README's commands run): the default of the tools that evaluate on them; always an argument.
+DEFAULT_TUM_FOLDER = Path("../shared/data/tum_fr3_long_office_household")
+
+
+def tum_folder(path: Path, option: str = "--tum") -> Path | None:
+    """The TUM folder a tool was given; None when the user skipped it with ''; a clear error when missing."""
+    if str(path) in ("", "."):
+        return None
+    if not (path / "groundtruth.txt").is_file():
+        raise LoftrRosError(
+            f"no TUM folder at {path.resolve()} (groundtruth.txt missing): pass {option} PATH, or {option} '' to skip"
+        )
+    return path
 
 
 def parse_size(text: str) -> tuple[int, int]:

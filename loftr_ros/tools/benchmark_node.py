@@ -23,7 +23,7 @@ import numpy as np
 
 from loftr_ros import conversions
 from loftr_ros.tools import parse_size
-from loftr_ros.tools.demo import DEFAULT_PARAMS
+from loftr_ros.tools.demo import default_params_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="stream duration")
     parser.add_argument("--size", type=parse_size, default=(320, 240), metavar="WxH", help="image size")
     parser.add_argument("--seed", type=int, default=3, help="synthetic scene")
+    parser.add_argument("--rss-every", type=float, default=30.0, metavar="S", help="sample the node's RSS every S s")
+    parser.epilog = "example (a 10-minute soak with its memory curve): loftr-ros benchmark-node --seconds 600"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="loftr_ros_bench_"))
     write_map(keyframes, workdir / "map.db")
     command = [
-        sys.executable, "-m", "loftr_ros.node", "--ros-args", "--params-file", str(DEFAULT_PARAMS),
+        sys.executable, "-m", "loftr_ros.node", "--ros-args", "--params-file", str(default_params_file(workdir)),
         "-p", f"map_path:={workdir / 'map.db'}", "-p", f"matcher.type:={args.matcher}", "-p", "matcher.max_side:=0",
         *(["-p", f"matcher.weights:={args.weights}"] if args.weights else []),
     ]  # fmt: skip
@@ -89,11 +91,15 @@ def run(args: argparse.Namespace) -> int:
         arrivals.clear()
         published, period = 0, 1.0 / args.rate
         start = time.monotonic()
+        rss_curve = [(0.0, node_rss_mb(process.pid))]
         while time.monotonic() - start < args.seconds:
             view = sequence.queries[published % len(sequence.queries)]
             _publish(images, infos, view, time.time_ns(), Header, conversions)
             published += 1
+            if time.monotonic() - start >= rss_curve[-1][0] + args.rss_every:
+                rss_curve.append((time.monotonic() - start, node_rss_mb(process.pid)))
             time.sleep(max(0.0, start + published * period - time.monotonic()))
+        rss_curve.append((time.monotonic() - start, node_rss_mb(process.pid)))
         time.sleep(3.0)  # the last frame in flight
     finally:
         process.terminate()
@@ -103,7 +109,22 @@ def run(args: argparse.Namespace) -> int:
         rclpy.shutdown()
         log.close()
     _report(args, published, statuses, arrivals)
+    curve = ", ".join(f"{t:.0f} s {mb:.0f}" for t, mb in rss_curve)
+    print(f"  node RSS MB over time: {curve}")
+    if len(rss_curve) > 2:  # growth after the first interval, once the caches and DDS queues have filled
+        print(f"  RSS growth from {rss_curve[1][0]:.0f} s to the end: {rss_curve[-1][1] / rss_curve[1][1] - 1:+.1%}")
     return 0
+
+
+def node_rss_mb(pid: int) -> float:
+    """Resident memory of a process in MB (0 when it has ended)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
 
 
 def _publish(images, infos, view, stamp_ns: int, header_type, conversions) -> None:

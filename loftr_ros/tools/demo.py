@@ -31,7 +31,17 @@ from loftr_ros.tools import parse_size
 logger = logging.getLogger(__name__)
 
 NODE_NAME = "loftr_localizer"
-DEFAULT_PARAMS = Path(__file__).resolve().parents[2] / "config" / "loftr_localizer.yaml"
+
+
+def default_params_file(folder: Path) -> Path:
+    """The node's parameter file with every default, written from the config dataclasses (the same text as the
+    installed share/loftr_ros/config/loftr_localizer.yaml): no path into the installation needed."""
+    from loftr_ros.node.parameters import render_parameters_yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "params.yaml"
+    path.write_text(render_parameters_yaml())
+    return path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,14 +64,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-side", type=int, default=None,
         help="LoFTR input's longest side (0 = as recorded; default: the params file's, 320)",
     )  # fmt: skip
-    parser.add_argument("--params-file", type=Path, default=DEFAULT_PARAMS, help="the node's parameter file")
+    parser.add_argument("--params-file", type=Path, default=None,
+                        help="the node's parameter file (default: every default, written to OUTPUT/params.yaml)")
     parser.add_argument("--timeout", type=float, default=240.0, help="give up on the node after this many seconds")
 
 
 def _node_command(args: argparse.Namespace, map_path: Path) -> list[str]:
     return [
         sys.executable, "-m", "loftr_ros.node", "--ros-args",
-        "--params-file", str(args.params_file),
+        "--params-file", str(args.params_file or default_params_file(map_path.parent)),
         "-p", f"map_path:={map_path}",
         "-p", "use_sim_time:=true",
         "-p", f"matcher.type:={args.matcher}",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from loftr_ros.baselines import OpenCVMatcher
 from loftr_ros.config import MatcherSettings
-from loftr_ros.tools import SHARED_TUM_FOLDER, parse_size
+from loftr_ros.tools import DEFAULT_TUM_FOLDER, parse_size, tum_folder
 from loftr_ros.training.binned_evaluation import bin_rows, held_out_wide_pairs, markdown_table, score_pairs
 
 logger = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--synthetic", type=int, default=120, help="held-out synthetic pairs (0 = skip)")
     parser.add_argument("--synthetic-size", type=parse_size, default=(320, 240), metavar="WxH")
-    parser.add_argument("--tum", type=Path, default=SHARED_TUM_FOLDER, help="TUM-format folder ('' = skip)")
+    parser.add_argument("--tum", type=Path, default=DEFAULT_TUM_FOLDER, help="TUM-format folder ('' = skip)")
     parser.add_argument("--output", type=Path, default=None, help="write the table (.md) and rows (.json) here")
     parser.epilog = (
         "example: loftr-ros evaluate-bins --weights before= after=runs/x/loftr_small.safetensors --output out/bins"
@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from loftr_ros.loftr import Matcher
     from loftr_ros.tools.evaluate_pairs import tum_pairs
 
+    tum = tum_folder(args.tum)  # before minutes of synthetic pairs
     loftrs = {name: Matcher(weights=weights or "default", max_side=args.max_side) for name, weights in args.weights}
     methods = {**{name: m.match_pair for name, m in loftrs.items()}, "SIFT": OpenCVMatcher("sift").match_pair}
     rows = []
@@ -54,13 +55,10 @@ def run(args: argparse.Namespace) -> int:
         for row in everything:
             row.label = "all"
         rows += everything + bin_rows(pairs, scores)
-    tum = args.tum if args.tum and str(args.tum) not in ("", ".") else None
-    if tum is not None and (tum / "groundtruth.txt").exists():
+    if tum is not None:
         pairs = list(tum_pairs(tum, TUM_GAPS))
         scores = {name: score_pairs(pairs, match) for name, match in methods.items()}
         rows += bin_rows(pairs, scores, {"TUM gap (s)": (*map(float, TUM_GAPS), 1e9)}, discrete=True)
-    elif tum is not None:
-        logger.warning("no TUM folder at %s (groundtruth.txt missing): TUM pairs skipped", tum)
     table = markdown_table(rows)
     print(table)
     if args.output is not None:

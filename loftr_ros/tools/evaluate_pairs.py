@@ -18,14 +18,14 @@ import numpy as np
 from loftr_ros.baselines import OpenCVMatcher
 from loftr_ros.config import MatcherSettings
 from loftr_ros.localization.io import Trajectory, read_image, stamped_files
-from loftr_ros.tools import SHARED_TUM_FOLDER, parse_size
+from loftr_ros.tools import DEFAULT_TUM_FOLDER, parse_size, tum_folder
 from loftr_ros.training.binned_evaluation import EvalPair as Pair
 from loftr_ros.training.evaluation import evaluate_pair, pose_auc
 from loftr_ros.transforms import invert_transform
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TUM = SHARED_TUM_FOLDER
+DEFAULT_TUM = DEFAULT_TUM_FOLDER
 TUM_K = np.array([[535.4, 0.0, 320.1], [0.0, 539.2, 247.6], [0.0, 0.0, 1.0]])
 HELD_OUT_SEED = 1_000_000  # synthetic pairs from here on are never drawn in training (seeds 0.. steps*batch)
 
@@ -112,10 +112,9 @@ def run(args: argparse.Namespace) -> int:
         sets["synthetic (held out)"] = list(synthetic_pairs(args.synthetic, width, height))
     if not args.no_middlebury:
         sets["Middlebury motorcycle"] = list(middlebury_pair())
-    if args.tum and str(args.tum) and (args.tum / "groundtruth.txt").exists():
-        sets["TUM fr3 1 Hz, gaps 1-3"] = list(tum_pairs(args.tum))
-    elif args.tum and str(args.tum):
-        logger.warning("no TUM folder at %s: skipped", args.tum)
+    tum = tum_folder(args.tum)
+    if tum is not None:
+        sets["TUM fr3 1 Hz, gaps 1-3"] = list(tum_pairs(tum))
     print(f"{'set':26s} {'method':14s} {'pairs':>5s} {'AUC@5':>7s} {'AUC@10':>7s} {'AUC@20':>7s}")
     for set_name, pairs in sets.items():
         for method, scores in evaluate(pairs, methods).items():

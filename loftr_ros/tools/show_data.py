@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 import torch
 
-from loftr_ros.tools import SHARED_TUM_FOLDER, parse_size
+from loftr_ros.errors import LoftrRosError
+from loftr_ros.tools import DEFAULT_TUM_FOLDER, parse_size
 from loftr_ros.tools.collect_textures import default_texture_dir
 
 
@@ -43,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pairs", type=int, default=8, help="training pairs drawn")
     parser.add_argument("--size", type=parse_size, default=(320, 240), metavar="WxH", help="training size")
     parser.add_argument("--textures", type=Path, default=default_texture_dir(), help="extra texture photos")
-    parser.add_argument("--real", type=Path, default=SHARED_TUM_FOLDER / "sequence_1hz",
+    parser.add_argument("--real", type=Path, default=DEFAULT_TUM_FOLDER / "sequence_1hz",
                         help="a folder of real frames drawn in the last row ('' = none)")  # fmt: skip
     parser.add_argument("--seed", type=int, default=3, help="which training items")
     parser.epilog = "example: loftr-ros show-data --output out/training_data.png"
@@ -68,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
         cv2.putText(drawn, label, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 0), 1, cv2.LINE_AA)
         rows.append(drawn)
     real_dir = args.real if str(args.real) not in ("", ".") else None
-    if real_dir is not None and real_dir.is_dir():
+    if real_dir is not None and not real_dir.is_dir():
+        raise LoftrRosError(f"no folder of real frames at {real_dir.resolve()}: pass --real PATH, or --real '' to skip")
+    if real_dir is not None:
         frames = sorted(real_dir.glob("*.png"))[:: max(1, len(list(real_dir.glob("*.png"))) // 2)][:2]
         real = [cv2.resize(cv2.imread(str(f), cv2.IMREAD_GRAYSCALE), (width, height), interpolation=cv2.INTER_AREA)
                 for f in frames]  # fmt: skip

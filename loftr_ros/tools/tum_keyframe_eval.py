@@ -17,18 +17,18 @@ from typing import Any
 
 from loftr_ros.baselines import OpenCVMatcher
 from loftr_ros.config import MatcherSettings
-from loftr_ros.errors import MapError
+from loftr_ros.errors import LoftrRosError, MapError
 from loftr_ros.localization.config import LocalizerConfig, QualityGates, RetrievalConfig
 from loftr_ros.localization.io import Trajectory, read_image, stamped_files, tum_keyframes
 from loftr_ros.localization.localizer import Localizer
 from loftr_ros.localization.types import CameraIntrinsics
 from loftr_ros.matchers import create_matcher
-from loftr_ros.tools import SHARED_TUM_FOLDER
+from loftr_ros.tools import DEFAULT_TUM_FOLDER, tum_folder
 from loftr_ros.transforms import pose_error
 
 logger = logging.getLogger("loftr_ros.tools.tum_keyframe_eval")
 
-DEFAULT_DATA = SHARED_TUM_FOLDER
+DEFAULT_DATA = DEFAULT_TUM_FOLDER
 TUM_FR3 = CameraIntrinsics(640, 480, 535.4, 539.2, 320.1, 247.6)  # from the data's README (undistorted)
 
 
@@ -54,7 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def evaluate(args: argparse.Namespace, matcher_name: str) -> tuple[int, int]:
     """(successes, queries) for one matcher; logs one line per query."""
-    data = args.data
+    data = tum_folder(args.data, "--data")
+    if data is None:
+        raise LoftrRosError("tum-keyframe-eval needs --data PATH (a TUM folder)")
     keyframes = tum_keyframes(data / "rgbd/rgb", data / "groundtruth.txt", TUM_FR3, data / "rgbd/depth", limit=1)
     if not keyframes or keyframes[0].depth is None:
         raise MapError(f"{data}: no RGB-D frame with ground truth and depth")

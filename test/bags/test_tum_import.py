@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.data import SHARED_TUM
 
 from loftr_ros.bags import BagReader, topics
 from loftr_ros.bags.sequence import query_frames, read_keyframes
@@ -13,9 +14,8 @@ from loftr_ros.bags.sources import TUM_FR3_INTRINSICS, tum_bag
 from loftr_ros.errors import BagError
 from loftr_ros.localization.io import Trajectory, read_depth, read_image, stamped_files
 from loftr_ros.localization.store import KeyframeStore
-from loftr_ros.tools import SHARED_TUM_FOLDER
 
-TUM = SHARED_TUM_FOLDER
+TUM = SHARED_TUM
 needs_tum = pytest.mark.skipif(not (TUM / "groundtruth.txt").exists(), reason=f"TUM data not found at {TUM}")
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from support.data import SHARED_TUM
 
 from loftr_ros.errors import MapError
 from loftr_ros.localization.io import (
@@ -18,10 +19,9 @@ from loftr_ros.localization.io import (
 )
 from loftr_ros.localization.store import KeyframeStore
 from loftr_ros.localization.types import CameraIntrinsics, Keyframe
-from loftr_ros.tools import SHARED_TUM_FOLDER
 from loftr_ros.transforms import pose_error, pose_from_tq
 
-TUM = SHARED_TUM_FOLDER
+TUM = SHARED_TUM
 TUM_K = CameraIntrinsics(640, 480, 535.4, 539.2, 320.1, 247.6)
 
 

@@ -6,11 +6,12 @@ import argparse
 import re
 
 import pytest
+from support.data import SHARED_TUM
 
 from loftr_ros.errors import ConfigError
-from loftr_ros.tools import SHARED_TUM_FOLDER, tum_keyframe_eval
+from loftr_ros.tools import tum_keyframe_eval
 
-DATA = SHARED_TUM_FOLDER
+DATA = SHARED_TUM
 
 
 def _args(*argv: str) -> argparse.Namespace:

@@ -53,7 +53,7 @@ def sequence():
 
 def test_transitions_over_dds(tmp_path: Path, sequence) -> None:
     map_path = tmp_path / "map.db"
-    overrides = OVERRIDES + f"    map_path: {map_path}\n"
+    overrides = OVERRIDES + f"    map_path: {map_path}\n    create_map: true\n"
     with running_node(tmp_path, overrides, 40 + os.getpid() % 60, "-r", f"__ns:={NAMESPACE}") as process:
         rclpy.init()
         probe = Probe(NAMESPACE)

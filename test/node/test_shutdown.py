@@ -42,7 +42,8 @@ def sequence():
 
 def start_node(folder: Path, map_path: Path, domain_id: int) -> tuple[subprocess.Popen, Path]:
     overrides = folder / "overrides.yaml"
-    overrides.write_text(f"/**:\n  ros__parameters:\n    matcher:\n      type: sift\n    map_path: {map_path}\n")
+    overrides.write_text(f"/**:\n  ros__parameters:\n    matcher:\n      type: sift\n    map_path: {map_path}\n"
+                         "    create_map: true\n")
     log = folder / "node.log"
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain_id), PYTHONPATH=str(ROOT))
     command = [sys.executable, "-m", "loftr_ros.node", "--ros-args", "--params-file",

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.data import SHARED_TUM
 
 from loftr_ros import cli
 from loftr_ros.bags import BagReader, topics
-from loftr_ros.tools import SHARED_TUM_FOLDER
 
-TUM = SHARED_TUM_FOLDER
+TUM = SHARED_TUM
 
 
 @pytest.mark.parametrize(

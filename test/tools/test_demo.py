@@ -1,22 +1,30 @@
-"""The README's main command, at reduced size: bag and map, the node over DDS, recorded poses, evaluation."""
+"""The README's main command, as installed (the `loftr-ros` console script), from a temporary directory and at
+reduced size: bag and map, the node over DDS, recorded poses, evaluation."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from loftr_ros.cli import main
 
-
-def test_demo_runs_the_whole_pipeline_over_dds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ROS_DOMAIN_ID", str(50 + os.getpid() % 50))
-    size = ["--frames", "12", "--size", "160x120", "--max-side", "0"]  # the network sees 160x120 as recorded
-    code = main(["demo", "--output", str(tmp_path), *size, "--fps", "2", "--timeout", "180"])
-    summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["accuracy"]["frames"] == 6  # every query image is accounted for, dropped or not
-    for name in ("poses.bag", "frames.csv", "trajectory.png", "errors.png", "node.log"):
-        assert (tmp_path / name).exists(), name
-    assert code == 0, f"no frame localized: {summary['accuracy']}"
+def test_installed_demo_runs_the_whole_pipeline_from_any_directory(tmp_path: Path) -> None:
+    command = shutil.which("loftr-ros", path=str(Path(sys.executable).parent))
+    if command is None:
+        pytest.skip("the loftr-ros console script is not installed (scripts/setup_env.sh installs it)")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the installed package, not the checkout
+    env["ROS_DOMAIN_ID"] = str(50 + os.getpid() % 50)
+    size = ["--frames", "4", "--size", "160x120", "--max-side", "0"]  # the network sees 160x120 as recorded
+    done = subprocess.run([command, "demo", *size, "--fps", "2", "--timeout", "180"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    out = tmp_path / "out" / "demo"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["accuracy"]["frames"] == 2, done.stdout[-2000:]  # every query image accounted for
+    for name in ("poses.bag", "frames.csv", "trajectory.png", "errors.png", "node.log", "params.yaml"):
+        assert (out / name).exists(), name
+    assert done.returncode == 0, f"no frame localized: {summary['accuracy']}\n{done.stderr[-3000:]}"
