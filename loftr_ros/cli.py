@@ -50,6 +50,53 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# One example per command whose module does not give its own (``parser.epilog``).
+EXAMPLES = {
+    "demo": "loftr-ros demo --output out/demo   (--matcher sift for the baseline; --frames 4 for a quick run)",
+    "match": "loftr-ros match a.png b.png --viz out/matches.png --output out/matches.npz",
+    "import-tum": "loftr-ros import-tum ../shared/data/tum_fr3_long_office_household --output out/tum.bag "
+                  "--map out/tum_map.db",
+    "make-bag": "loftr-ros make-bag --synthetic 3 --frames 30 --output out/synthetic.bag --map out/synthetic.db",
+    "replay": "loftr-ros replay out/tum.bag --rate 0.5   (with the node running: ros2 launch loftr_ros "
+              "localization.launch.py use_sim_time:=true)",
+    "evaluate": "loftr-ros evaluate --bag out/tum.bag --map out/tum_map.db --output out/tum_eval",
+    "evaluate-synthetic": "loftr-ros evaluate-synthetic --seeds 0 1 2 --prior odometry",
+    "evaluate-pairs": "loftr-ros evaluate-pairs --weights default --tum ../shared/data/tum_fr3_long_office_household",
+    "tum-keyframe-eval": "loftr-ros tum-keyframe-eval --data ../shared/data/tum_fr3_long_office_household",
+    "train": "loftr-ros train out/run --preset cpu-small --data mixed --time-limit-s 3600",
+    "finetune": "loftr-ros finetune out/office.db out/finetune --steps 500",
+    "benchmark-matcher": "loftr-ros benchmark-matcher --sizes 320x240 640x480",
+    "benchmark-retrieval": "loftr-ros benchmark-retrieval --keyframes 100000 --recall",
+    "params-yaml": "loftr-ros params-yaml > config/loftr_localizer.yaml",
+}  # fmt: skip
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Defaults shown as the user would type them, and only where the help does not already say it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, [], argparse.SUPPRESS) or action.required:
+            return text
+        default = action.default
+        if isinstance(default, list) or (isinstance(default, tuple) and not _is_size(default)):
+            default = " ".join(_as_typed(v) for v in default)
+        else:
+            default = _as_typed(default)
+        return f"{text} (default: {default})".replace("%", "%%")
+
+
+def _is_size(value: object) -> bool:
+    return isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value)
+
+
+def _as_typed(value: object) -> str:
+    """A default as one would type it: sizes as WxH, the empty string as ''."""
+    if _is_size(value):
+        return f"{value[0]}x{value[1]}"  # type: ignore[index]
+    return "''" if value == "" else str(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser: only for ``--help`` and usage errors; each tool parses its own arguments."""
     parser = argparse.ArgumentParser(
@@ -69,12 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().parse_args(argv)  # prints help, or a usage error naming the valid commands
         return 2
     name, module_name, help_text = argv[0], *COMMANDS[argv[0]]
-    parser = argparse.ArgumentParser(
-        prog=f"loftr-ros {name}", description=help_text, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = argparse.ArgumentParser(prog=f"loftr-ros {name}", description=help_text, formatter_class=HelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     module = importlib.import_module(module_name)
     module.add_arguments(parser)
+    if not parser.epilog:
+        parser.epilog = f"example: {EXAMPLES[name]}"
     args = parser.parse_args(argv[1:])
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -40,7 +40,7 @@ class NodeConfig:
     base_frame: str = option("", read_only=True)  # publish this frame's pose instead of the camera's ("" = camera)
     camera_to_base: tuple[float, ...] = option(
         (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0), read_only=True
-    )  # fixed T_camera_base as x y z qx qy qz qw, used when base_frame is set
+    )  # base_frame's pose in the camera optical frame (T_camera_base; tf2_echo <optical> <base>): x y z qx qy qz qw
     map_path: str = option("", read_only=True)  # SQLite keyframe map to open ("" = in memory only)
     create_map: bool = option(False, read_only=True)  # create map_path when it does not exist (else: refused)
     use_depth: bool = option(False, read_only=True)  # subscribe to `depth` so ~/add_keyframe can store the frame
@@ -70,7 +70,7 @@ class MatcherSettings:
     """Which matcher the node runs and where."""
 
     type: str = option("loftr", read_only=True)  # "loftr", or the OpenCV baselines "sift" / "orb"
-    weights: str = option("", read_only=True)  # LoFTR weights: file or name ("" = the weights shipped with the package)
+    weights: str = option("default", read_only=True)  # LoFTR weights: a file, or a name ("default": the shipped ones)
     device: str = option("auto", read_only=True)  # "auto" (CUDA when there is one), "cpu" or "cuda"
     precision: str = option("fp32", read_only=True)  # "fp32", or "fp16"/"bf16" autocast on CUDA
     max_side: int = option(320, range=(0, 4096), read_only=True)  # longest image side fed to LoFTR (0 = as is)

@@ -497,7 +497,7 @@ class LocalizerNode(LifecycleNode):
 def summary(config: LocalizerNodeConfig) -> str:
     """One line of what matters most at start (the whole configuration is logged at debug level)."""
     matcher, node, localizer = config.matcher, config.node, config.localizer
-    weights = f", weights {matcher.weights or 'shipped'}, side {matcher.max_side}" if matcher.type == "loftr" else ""
+    weights = f", weights {matcher.weights or 'default'}, side {matcher.max_side}" if matcher.type == "loftr" else ""
     return (
         f"matcher {matcher.type}{weights} on {matcher.device}; map {node.map_path or 'in memory'}; "
         f"{localizer.retrieval.top_k} keyframes per frame, cascade {'on' if localizer.cascade else 'off'}; "

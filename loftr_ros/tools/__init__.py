@@ -7,6 +7,8 @@ from loftr_ros.errors import LoftrRosError
 
 # The real TUM frames beside a checkout, relative to the current directory (the checkout's root, where the
 # README's commands run): the default of the tools that evaluate on them; always an argument.
+# One spelling of the shipped weights everywhere: 'default'.
+WEIGHTS_HELP = "LoFTR weights: a .safetensors or .ckpt file, or a name ('default': the weights shipped with loftr_ros)"
 DEFAULT_TUM_FOLDER = Path("../shared/data/tum_fr3_long_office_household")
 
 

@@ -14,7 +14,7 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from loftr_ros.tools import parse_size
+from loftr_ros.tools import WEIGHTS_HELP, parse_size
 
 logger = logging.getLogger(__name__)
 
@@ -24,10 +24,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--top-k", type=int, nargs="+", default=[1, 2, 3], help="keyframes tried per frame")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="synthetic sequences")
     parser.add_argument("--queries", type=int, default=10, help="queries per synthetic sequence")
-    parser.add_argument("--camera", type=parse_size, default=(640, 480), metavar="WxH", help="camera image size")
+    parser.add_argument("--camera", type=parse_size, default="640x480", metavar="WxH", help="camera image size")
     parser.add_argument("--tum-bag", type=Path, default=Path("out/tum.bag"), help="a TUM bag ('' = skip)")
     parser.add_argument("--tum-map", type=Path, default=Path("out/tum_map.db"), help="its keyframe map")
-    parser.add_argument("--weights", default="", help="LoFTR weights ('' = shipped)")
+    parser.add_argument("--weights", default="default", help=WEIGHTS_HELP)
     parser.add_argument("--output", type=Path, default=None, help="also write the table (Markdown) here")
     parser.epilog = (
         "example: loftr-ros import-tum ../shared/data/tum_fr3_long_office_household --output out/tum.bag "

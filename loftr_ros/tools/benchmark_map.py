@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from loftr_ros.tools import parse_size
+from loftr_ros.tools import WEIGHTS_HELP, parse_size
 
 logger = logging.getLogger(__name__)
 ROOM_SPACING_M = 100.0
@@ -27,8 +27,8 @@ ROOM_SPACING_M = 100.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000], help="map sizes, increasing")
     parser.add_argument("--queries", type=int, default=60, help="timed queries per map size")
-    parser.add_argument("--camera", type=parse_size, default=(640, 480), metavar="WxH", help="camera image size")
-    parser.add_argument("--weights", default="", help="LoFTR weights ('' = shipped)")
+    parser.add_argument("--camera", type=parse_size, default="640x480", metavar="WxH", help="camera image size")
+    parser.add_argument("--weights", default="default", help=WEIGHTS_HELP)
     parser.add_argument("--output", type=Path, default=Path("out/benchmark_map"), help="folder for the map file")
     parser.epilog = "example: loftr-ros benchmark-map --sizes 100 1000 5000 --queries 60"
 

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--size", type=parse_size, default=(640, 480), metavar="WxH", help="camera image size")
+    parser.add_argument("--size", type=parse_size, default="640x480", metavar="WxH", help="camera image size")
     parser.add_argument("--keyframes", type=int, nargs="+", default=[1, 4, 8], help="keyframes matched per frame")
     parser.add_argument("--precisions", nargs="+", default=None, choices=("fp32", "fp16", "bf16"),
                         help="default: fp32, and fp16 and bf16 on CUDA")  # fmt: skip

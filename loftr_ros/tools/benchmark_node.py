@@ -22,16 +22,16 @@ from pathlib import Path
 import numpy as np
 
 from loftr_ros import conversions
-from loftr_ros.tools import parse_size
+from loftr_ros.tools import WEIGHTS_HELP, parse_size
 from loftr_ros.tools.demo import default_params_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--matcher", default="loftr", choices=("loftr", "sift", "orb"), help="the node's matcher")
-    parser.add_argument("--weights", default="", help="LoFTR weights ('' = shipped)")
+    parser.add_argument("--weights", default="default", help=WEIGHTS_HELP)
     parser.add_argument("--rate", type=float, default=30.0, help="camera rate, Hz")
     parser.add_argument("--seconds", type=float, default=20.0, help="stream duration")
-    parser.add_argument("--size", type=parse_size, default=(320, 240), metavar="WxH", help="image size")
+    parser.add_argument("--size", type=parse_size, default="320x240", metavar="WxH", help="image size")
     parser.add_argument("--seed", type=int, default=3, help="synthetic scene")
     parser.add_argument("--rss-every", type=float, default=30.0, metavar="S", help="sample the node's RSS every S s")
     parser.epilog = "example (a 10-minute soak with its memory curve): loftr-ros benchmark-node --seconds 600"

@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--with-prior", action="store_true", help="also gate by a pose prior")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--recall", action="store_true", help="also report recall@1/3/5 on synthetic sequences")
-    parser.add_argument("--weights", default="", help="LoFTR weights for the recall's descriptors ('' = shipped)")
+    parser.add_argument("--weights", default="default", help="LoFTR weights for the recall's descriptors")
 
 
 def synthetic_recall(

@@ -26,7 +26,7 @@ from loftr_ros import conversions
 from loftr_ros.bags import topics
 from loftr_ros.errors import LoftrRosError
 from loftr_ros.evaluation.report import FrameRecord
-from loftr_ros.tools import parse_size
+from loftr_ros.tools import WEIGHTS_HELP, parse_size
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=3, help="synthetic scene")
     parser.add_argument("--frames", type=int, default=40, help="frames along the trajectory")
     parser.add_argument("--keyframe-every", type=int, default=2, help="every n-th frame is a keyframe")
-    parser.add_argument("--size", type=parse_size, default=(320, 240), metavar="WxH", help="image size")
+    parser.add_argument("--size", type=parse_size, default="320x240", metavar="WxH", help="image size")
     parser.add_argument(
         "--fps", type=float, default=0.5, help="camera rate of the bag (the node drops what it cannot keep up with)"
     )
@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " once a frame is localized (negative: no /odom, every frame relocalizes from scratch)",
     )  # fmt: skip
     parser.add_argument("--matcher", default="loftr", choices=("loftr", "sift", "orb"), help="matcher of the node")
-    parser.add_argument("--weights", default="", help="LoFTR weights ('' = shipped with the package)")
+    parser.add_argument("--weights", default="default", help=WEIGHTS_HELP)
     parser.add_argument(
         "--max-side", type=int, default=None,
         help="LoFTR input's longest side (0 = as recorded; default: the params file's, 320)",

@@ -28,6 +28,7 @@ from loftr_ros.bags import topics
 from loftr_ros.config import MATCHERS, MatcherSettings
 from loftr_ros.errors import BagError
 from loftr_ros.evaluation.report import FrameRecord
+from loftr_ros.tools import WEIGHTS_HELP
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bag", type=Path, required=True, help="rosbag2 folder (sqlite3 or MCAP)")
     parser.add_argument("--map", type=Path, default=None, help="keyframe map; without it, the bag's keyframe topic")
     parser.add_argument("--matcher", choices=MATCHERS, default="loftr", help="matcher")
-    parser.add_argument("--weights", default="", help="LoFTR weights file or name ('' = the package's)")
+    parser.add_argument("--weights", default="default", help=WEIGHTS_HELP)
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda (LoFTR)")
     parser.add_argument(
         "--max-side", type=int, default=MatcherSettings.max_side,

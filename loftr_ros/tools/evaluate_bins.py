@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-side", type=int, default=MatcherSettings.max_side, help="LoFTR input's longest side for TUM frames"
     )
     parser.add_argument("--synthetic", type=int, default=120, help="held-out synthetic pairs (0 = skip)")
-    parser.add_argument("--synthetic-size", type=parse_size, default=(320, 240), metavar="WxH")
+    parser.add_argument("--synthetic-size", type=parse_size, default="320x240", metavar="WxH")
     parser.add_argument("--tum", type=Path, default=DEFAULT_TUM_FOLDER, help="TUM-format folder ('' = skip)")
     parser.add_argument("--output", type=Path, default=None, help="write the table (.md) and rows (.json) here")
     parser.epilog = (

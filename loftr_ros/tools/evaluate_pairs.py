@@ -18,7 +18,7 @@ import numpy as np
 from loftr_ros.baselines import OpenCVMatcher
 from loftr_ros.config import MatcherSettings
 from loftr_ros.localization.io import Trajectory, read_image, stamped_files
-from loftr_ros.tools import DEFAULT_TUM_FOLDER, parse_size, tum_folder
+from loftr_ros.tools import DEFAULT_TUM_FOLDER, WEIGHTS_HELP, parse_size, tum_folder
 from loftr_ros.training.binned_evaluation import EvalPair as Pair
 from loftr_ros.training.evaluation import evaluate_pair, pose_auc
 from loftr_ros.transforms import invert_transform
@@ -93,11 +93,11 @@ def evaluate(pairs: list[Pair], methods: dict[str, object]) -> dict[str, dict[st
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--weights", default="", help="LoFTR weights (file or name; '' = shipped)")
+    parser.add_argument("--weights", default="default", help=WEIGHTS_HELP)
     parser.add_argument("--max-side", type=int, default=MatcherSettings.max_side, help="LoFTR input's longest side")
     parser.add_argument("--synthetic", type=int, default=20, help="held-out synthetic pairs (0 = skip)")
     parser.add_argument(
-        "--synthetic-size", type=parse_size, default=(320, 240), metavar="WxH", help="synthetic image size"
+        "--synthetic-size", type=parse_size, default="320x240", metavar="WxH", help="synthetic image size"
     )
     parser.add_argument("--tum", type=Path, default=DEFAULT_TUM, help="TUM-format folder ('' = skip)")
     parser.add_argument("--no-middlebury", action="store_true", help="skip the Middlebury pair")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from loftr_ros.config import MATCHERS, MatcherSettings
 from loftr_ros.evaluation.synthetic_sequences import PRIORS, SequenceRun
-from loftr_ros.tools import parse_size
+from loftr_ros.tools import WEIGHTS_HELP, parse_size
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,11 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keyframe-every", type=int, default=defaults.keyframe_every, help="keyframe spacing")
     parser.add_argument("--max-queries", type=int, default=0, help="queries per sequence, evenly spread (0 = all)")
     parser.add_argument(
-        "--size", type=parse_size, default=(defaults.width, defaults.height), metavar="WxH", help="image size"
+        "--size", type=parse_size, default=f"{defaults.width}x{defaults.height}", metavar="WxH", help="image size"
     )
     parser.add_argument("--prior", choices=PRIORS, default=defaults.prior, help="pose prior given with each query")
     parser.add_argument("--matcher", choices=MATCHERS, default="loftr")
-    parser.add_argument("--weights", default="", help="LoFTR weights ('' = shipped with the package)")
+    parser.add_argument("--weights", default="default", help=WEIGHTS_HELP)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--output", type=Path, default=Path("out/synthetic_eval"), help="folder for CSV and JSON")
 

@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=1, help="pairs per step")
     parser.add_argument("--lr", type=float, default=1e-4, help="peak learning rate (lower than from scratch)")
     parser.add_argument(
-        "--size", type=parse_size, default=(320, 240), metavar="WxH", help="training size (multiples of 8)"
+        "--size", type=parse_size, default="320x240", metavar="WxH", help="training size (multiples of 8)"
     )
     parser.add_argument("--max-distance", type=float, default=2.0, help="pair keyframes closer than this, metres")
     parser.add_argument("--restart", action="store_true", help="ignore an existing checkpoint in run_dir")

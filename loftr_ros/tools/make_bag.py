@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--synthetic", type=int, required=True, metavar="SEED", help="seed of the synthetic room")
     parser.add_argument("--frames", type=int, default=30, help="frames along the trajectory")
     parser.add_argument("--keyframe-every", type=int, default=5, help="every K-th frame is a keyframe")
-    parser.add_argument("--size", type=parse_size, default=(320, 240), metavar="WxH", help="image size")
+    parser.add_argument("--size", type=parse_size, default="320x240", metavar="WxH", help="image size")
     parser.add_argument("--fps", type=float, default=10.0, help="frame rate of the recording")
     parser.add_argument("--output", type=Path, required=True, help="bag folder to create (must not exist)")
     parser.add_argument("--storage", choices=tuple(STORAGES), default="sqlite3", help="bag storage")

@@ -25,9 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("image1", type=Path, help="second image file")
     parser.add_argument(
         "--weights",
-        required=True,
+        default="default",
         help=(
-            "REQUIRED. 'default' (weights shipped with loftr_ros, once trained), a named published weight "
+            "'default' (the weights shipped with loftr_ros), a named published weight "
             f"({', '.join(sorted(NAMED_WEIGHTS))}; cached in $LOFTR_ROS_CACHE or ~/.cache/loftr_ros), a "
             "path to our .safetensors or an official/kornia .ckpt, or 'random': seeded RANDOM weights, "
             "which only exercise the pipeline and match nothing meaningful"

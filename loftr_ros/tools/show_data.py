@@ -42,7 +42,7 @@ def ground_truth_matches(item: dict, count: int, rng: np.random.Generator) -> tu
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, default=Path("out/training_data.png"), help="PNG to write")
     parser.add_argument("--pairs", type=int, default=8, help="training pairs drawn")
-    parser.add_argument("--size", type=parse_size, default=(320, 240), metavar="WxH", help="training size")
+    parser.add_argument("--size", type=parse_size, default="320x240", metavar="WxH", help="training size")
     parser.add_argument("--textures", type=Path, default=default_texture_dir(), help="extra texture photos")
     parser.add_argument("--real", type=Path, default=DEFAULT_TUM_FOLDER / "sequence_1hz",
                         help="a folder of real frames drawn in the last row ('' = none)")  # fmt: skip

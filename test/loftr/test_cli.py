@@ -39,11 +39,10 @@ def test_match_writes_keypoints_in_input_pixels_and_a_drawing(tmp_path: Path, im
     assert "RANDOM weights" in caplog.text and "Matched" in caplog.text
 
 
-def test_match_requires_weights_and_reports_bad_input(tmp_path: Path, image_files: tuple, capsys) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(["match", *map(str, image_files)])
-    assert info.value.code == 2
-    assert "--weights" in capsys.readouterr().err
+def test_match_uses_the_shipped_weights_by_default_and_reports_bad_input(tmp_path: Path, image_files: tuple) -> None:
+    out = tmp_path / "m.npz"
+    assert main(["match", *map(str, image_files), "--max-side", "64", "--output", str(out)]) == 0
+    assert out.exists()  # 'default', the one spelling of the shipped weights, is the default
     assert main(["match", str(tmp_path / "missing.png"), str(image_files[1]), "--weights", "random"]) == 1
     assert main(["match", *map(str, image_files), "--weights", "indoor_ds"]) == 1  # Google Drive only
 
@@ -52,7 +51,8 @@ def test_match_help_explains_the_weights_choice(capsys) -> None:
     with pytest.raises(SystemExit):
         main(["match", "--help"])
     text = capsys.readouterr().out
-    assert "REQUIRED" in text and "random" in text and "outdoor_ot" in text
+    assert "'default' (the weights shipped with loftr_ros)" in text and "random" in text and "outdoor_ot" in text
+    assert "example: loftr-ros match" in text
 
 
 def test_benchmark_prints_rates_ratios_and_the_equality_check(capsys) -> None:
