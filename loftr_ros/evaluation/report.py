@@ -167,13 +167,20 @@ def format_summary(summary: dict[str, Any]) -> str:
     a = summary["accuracy"]
     within = ", ".join(f"{k} {v:.1%}" for k, v in a["within"].items() if v == v)
     t, r, rpe = a["translation_error_m"], a["rotation_error_deg"], a["rpe"]
-    lines = [
-        f"frames {a['frames']}, localized {a['localized']} ({a['success_rate']:.1%}),"
-        f" within: {within or 'n/a'}",
-        f"ATE (no alignment) {a['ate_rmse_m']:.4f} m; RPE over {rpe['pairs']} pairs: "
-        f"{rpe['translation_rmse_m']:.4f} m, {rpe['rotation_rmse_deg']:.3f} deg (RMSE)",
-        f"translation error p50/p90/p99 {t['p50']:.4f} / {t['p90']:.4f} / {t['p99']:.4f} m; "
-        f"rotation {r['p50']:.3f} / {r['p90']:.3f} / {r['p99']:.3f} deg",
+    lines = [f"frames {a['frames']}, localized {a['localized']} ({a['success_rate']:.1%} of all frames)"]
+    if not a["with_ground_truth"]:
+        lines.append("no ground truth: accuracy not measured")
+    elif not np.isfinite(a["ate_rmse_m"]):
+        lines.append(f"of the {a['with_ground_truth']} frames with ground truth, within: {within}; none localized")
+    else:
+        lines += [
+            f"of the {a['with_ground_truth']} frames with ground truth, within: {within}",
+            f"ATE (no alignment) {a['ate_rmse_m']:.4f} m; RPE over {rpe['pairs']} pairs: "
+            f"{rpe['translation_rmse_m']:.4f} m, {rpe['rotation_rmse_deg']:.3f} deg (RMSE)",
+            f"translation error p50/p90/p99 {t['p50']:.4f} / {t['p90']:.4f} / {t['p99']:.4f} m; "
+            f"rotation {r['p50']:.3f} / {r['p90']:.3f} / {r['p99']:.3f} deg",
+        ]
+    lines += [
         "latency p50/p90: "
         + ", ".join(
             f"{k} {v['p50'] * 1e3:.1f}/{v['p90'] * 1e3:.1f} ms" for k, v in summary["latency_s"].items()

@@ -1,6 +1,11 @@
 """The ``loftr-ros`` subcommands, one module each (see :mod:`loftr_ros.cli`)."""
 
 import argparse
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from loftr_ros.errors import LoftrRosError
@@ -32,3 +37,24 @@ def parse_size(text: str) -> tuple[int, int]:
     if width < 16 or height < 16:
         raise argparse.ArgumentTypeError(f"size must be at least 16x16, got {text}")
     return width, height
+
+
+@contextlib.contextmanager
+def output_folder(path: Path, overwrite: bool) -> Iterator[Path]:
+    """A temporary folder beside ``path`` to write into, moved into place when the body succeeds: no stale
+    files from an earlier run beside new ones, nothing left behind by a failure. A folder that is not empty
+    is refused unless ``overwrite``."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not overwrite:
+        raise LoftrRosError(f"{path} exists and is not empty: pass --overwrite to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    try:
+        yield partial
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+    os.replace(partial, path)

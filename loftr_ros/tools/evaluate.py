@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import random
 import sys
 from dataclasses import dataclass, replace
@@ -28,7 +29,8 @@ from loftr_ros.bags import topics
 from loftr_ros.config import MATCHERS, MatcherSettings
 from loftr_ros.errors import BagError
 from loftr_ros.evaluation.report import FrameRecord
-from loftr_ros.tools import WEIGHTS_HELP
+from loftr_ros.localization.config import LocalizerConfig
+from loftr_ros.tools import WEIGHTS_HELP, output_folder
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +48,9 @@ class EvaluateOptions:
     device: str = "auto"
     max_side: int = MatcherSettings.max_side  # LoFTR: longest side the network sees (resized to it; 0 = as is)
     seed: int = 0  # RANSAC and every random generator
-    top_k: int = 0  # keyframes matched per frame; 0 = the node's 3 for LoFTR, all for SIFT/ORB (tiny-image retrieval)
+    top_k: int = 0  # keyframes matched per frame; 0 = the node's top_k for LoFTR, all for SIFT/ORB (tiny images)
     prior: str = "none"  # "previous": the last localized pose narrows retrieval (tracking, not relocalization)
-    cascade: bool = True  # match keyframes one at a time, best first, until a pose passes with margin
+    cascade: bool = LocalizerConfig.cascade  # as the node: keyframes one at a time until a pose passes with margin
     max_frames: int = 0  # evaluate only the first N images (0 = all)
     montage_frames: int = 4  # frames drawn in matches.png
     image_topic: str = topics.IMAGE_TOPIC
@@ -68,7 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="LoFTR: longest side the network sees (resized to it; 0 = as is)",
     )
     parser.add_argument("--output", type=Path, default=None, help="output folder; without it, eval_<bag>_<matcher>")
-    parser.add_argument("--no-cascade", action="store_true", help="match every retrieved keyframe at once")
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    parser.add_argument("--cascade", action=argparse.BooleanOptionalAction, default=LocalizerConfig.cascade,
+                        help="match keyframes one at a time, best first, until a pose passes with margin")
     parser.add_argument("--seed", type=int, default=0, help="seed of RANSAC and of every random generator")
     parser.add_argument(
         "--top-k", type=int, default=0,
@@ -123,7 +127,6 @@ def evaluate(options: EvaluateOptions, output: Path) -> dict[str, Any]:
     from loftr_ros.bags.sequence import query_frames, read_keyframes
     from loftr_ros.evaluation import plots
     from loftr_ros.evaluation.report import format_summary, summarize, write_csv, write_json
-    from loftr_ros.localization.config import LocalizerConfig
     from loftr_ros.localization.localizer import Localizer
     from loftr_ros.localization.store import KeyframeStore
     from loftr_ros.matchers import create_matcher
@@ -218,7 +221,7 @@ def options_from_args(args: argparse.Namespace) -> EvaluateOptions:
     return EvaluateOptions(
         bag=args.bag, map=args.map, matcher=args.matcher, weights=args.weights, device=args.device,
         max_side=args.max_side,
-        seed=args.seed, top_k=args.top_k, prior=args.prior, cascade=not args.no_cascade, max_frames=args.max_frames,
+        seed=args.seed, top_k=args.top_k, prior=args.prior, cascade=args.cascade, max_frames=args.max_frames,
         montage_frames=args.montage_frames, image_topic=args.image_topic,
         camera_info_topic=args.camera_info_topic, ground_truth_topic=args.ground_truth_topic,
         keyframes_topic=args.keyframes_topic,
@@ -228,11 +231,15 @@ def options_from_args(args: argparse.Namespace) -> EvaluateOptions:
 def run(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     output = args.output or Path(f"eval_{options.bag.name}_{options.matcher}")
-    summary = evaluate(options, output)
+    with output_folder(output, args.overwrite) as partial:
+        summary = evaluate(options, partial)
     a = summary["accuracy"]
+    with_truth = a["with_ground_truth"]
     within = a["within"].get("10cm_5deg", float("nan"))
-    print(
-        f"Localized {a['localized']} / {a['frames']} frames ({options.matcher});"
-        f" within 10 cm / 5 deg: {within:.1%}; ATE {a['ate_rmse_m']:.4f} m; results in {output}"
-    )
+    if with_truth and math.isfinite(within):
+        accuracy = (f"within 10 cm / 5 deg: {within:.1%} of the {with_truth} frames with ground truth; "
+                    f"ATE {a['ate_rmse_m']:.4f} m over the localized ones")  # fmt: skip
+    else:
+        accuracy = "no ground truth: accuracy not measured"
+    print(f"Localized {a['localized']} of {a['frames']} frames ({options.matcher}); {accuracy}; results in {output}")
     return 0

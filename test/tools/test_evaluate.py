@@ -59,7 +59,7 @@ def test_evaluate_writes_every_output_and_repeats_exactly(
     bag_path, map_path = bag
     first = _evaluate(bag_path, tmp_path / "a")
     printed = capsys.readouterr().out
-    assert "Localized " in printed and "/ 12 frames (sift)" in printed and "ATE (no alignment)" in printed
+    assert "Localized 12 of 12 frames (sift)" in printed and "ATE (no alignment)" in printed
     for name in ("frames.csv", "summary.json", "trajectory.png", "errors.png", "matches.png"):
         assert (tmp_path / "a" / name).stat().st_size > 0, name
     assert cv2.imread(str(tmp_path / "a" / "matches.png")).shape[1] == 960
@@ -122,3 +122,25 @@ def test_benchmark_map_reports_memory_and_latency_per_map_size(tmp_path: Path, c
         assert 0 < peak_mb < 4000 and 0 <= cache_mb <= 512
     with KeyframeStore(tmp_path / "map.db", readonly=True) as store:
         assert len(store.ids()) == 30 and len({info.T_map_camera[0, 3] for info in store.list()}) > 1
+
+
+def test_evaluate_refuses_a_used_folder_unless_overwrite_and_leaves_nothing_stale(
+    bag: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bag_path, map_path = bag
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old_frames.csv").write_text("from an earlier run")
+    argv = ["evaluate", "--bag", str(bag_path), "--map", str(map_path), "--matcher", "sift", "--max-frames", "2",
+            "--output", str(out)]  # fmt: skip
+    assert cli.main(argv) == 1 and (out / "old_frames.csv").exists()  # refused, untouched
+    assert cli.main([*argv, "--overwrite"]) == 0
+    assert {"errors.png", "frames.csv", "summary.json"} <= {p.name for p in out.iterdir()}
+    assert not (out / "old_frames.csv").exists() and not list(tmp_path.glob(".out.partial-*"))
+    text = capsys.readouterr().out
+    assert "of the 2 frames with ground truth" in text and "nan" not in text
+
+    no_truth = tmp_path / "no_truth"
+    assert cli.main([*argv[:-1], str(no_truth), "--ground-truth-topic", "/none"]) == 0
+    text = capsys.readouterr().out
+    assert "no ground truth: accuracy not measured" in text and "nan" not in text
