@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from loftr_ros.cli import main
+from loftr_ros.visualization import LEGEND_HEIGHT
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ def test_match_writes_keypoints_in_input_pixels_and_a_drawing(tmp_path: Path, im
     # network at 64 px wide, keypoints reported in the 120 x 90 and 140 x 100 input pixels
     assert kp0[:, 0].max() > 63 and kp0[:, 0].max() < 120 and kp1[:, 1].max() < 100 + 4
     drawing = cv2.imread(str(viz))
-    assert drawing.shape == (100, 260, 3)
+    assert drawing.shape == (100 + LEGEND_HEIGHT, 260, 3)  # the images side by side above the legend
     assert "RANDOM weights" in caplog.text and "Matched" in caplog.text
 
 
