@@ -98,8 +98,8 @@ def seed_everything(seed: int) -> None:
 
 def _label(tile: np.ndarray, text: str) -> np.ndarray:
     tile = np.ascontiguousarray(tile)
-    cv2.rectangle(tile, (0, 0), (tile.shape[1], 18), (0, 0, 0), -1)
-    cv2.putText(tile, text, (4, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (255, 255, 255), 1, cv2.LINE_AA)
+    cv2.rectangle(tile, (0, 0), (tile.shape[1], 24), (0, 0, 0), -1)
+    cv2.putText(tile, text, (6, 17), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (255, 255, 255), 1, cv2.LINE_AA)
     return tile
 
 
@@ -146,6 +146,7 @@ def evaluate(options: EvaluateOptions, output: Path) -> dict[str, Any]:
             store = KeyframeStore(options.map, store_config, create=False, readonly=True)
             keyframes: Any = store
             num_keyframes = len(store)
+            keyframe_poses = [info.T_map_camera for info in store.list()]
             source = str(options.map)
         else:
             if options.keyframes_topic not in reader.topics:
@@ -154,6 +155,7 @@ def evaluate(options: EvaluateOptions, output: Path) -> dict[str, Any]:
                 raise BagError(msg)
             keyframes = read_keyframes(reader, options.keyframes_topic)
             num_keyframes = len(keyframes)
+            keyframe_poses = [keyframe.T_map_camera for keyframe in keyframes]
             source = f"{options.bag}:{options.keyframes_topic}"
         # LoFTR's learned descriptor retrieves; SIFT/ORB's tiny image is weak, so they try every keyframe
         learned_descriptor = options.matcher == "loftr"
@@ -207,7 +209,7 @@ def evaluate(options: EvaluateOptions, output: Path) -> dict[str, Any]:
     write_csv(records, output / "frames.csv")
     write_json(summary, output / "summary.json")
     name = f"{options.bag.name}, {options.matcher}"
-    plots.plot_trajectory(records, output / "trajectory.png", f"{name}: trajectory, top view")
+    plots.plot_trajectory(records, output / "trajectory.png", f"{name}: trajectory, top view", keyframe_poses)
     plots.plot_errors(records, output / "errors.png", f"{name}: pose error")
     if tiles:
         plots.montage(tiles, output / "matches.png")

@@ -62,7 +62,7 @@ def test_evaluate_writes_every_output_and_repeats_exactly(
     assert "Localized 12 of 12 frames (sift)" in printed and "ATE (no alignment)" in printed
     for name in ("frames.csv", "summary.json", "trajectory.png", "errors.png", "matches.png"):
         assert (tmp_path / "a" / name).stat().st_size > 0, name
-    assert cv2.imread(str(tmp_path / "a" / "matches.png")).shape[1] == 960
+    assert cv2.imread(str(tmp_path / "a" / "matches.png")).shape[1] == 2 * 160  # full resolution: both images
     rows = list(csv.DictReader((tmp_path / "a" / "frames.csv").open()))
     assert len(rows) == 12
     accuracy = first["accuracy"]
