@@ -7,8 +7,8 @@ Layout (schema version :data:`SCHEMA_VERSION`, ``PRAGMA application_id`` = :data
   descriptor: small rows, so listing a map never walks over image pages.
 - ``pixels``: per keyframe, the image as PNG (lossless, RGB stored in PNG's BGR order) and optional depth
   as zlib-compressed little-endian float32 metres (lossless, NaN kept, no pickle).
-- ``features``: cached matcher features of a keyframe, one row per named array, as raw bytes with dtype
-  and shape columns, keyed by ``(keyframe_id, fingerprint)`` so features of another model never mix.
+- ``features``: kept in the schema for maps written by earlier versions, and emptied with its keyframe;
+  nothing writes it now (no matcher serialises its features: they live in the localizer's memory cache).
 - ``meta``: key/value text (creator; ``descriptor_source``, who computed the descriptors, so that a
   localizer describing images differently recomputes them instead of comparing unlike vectors).
 
@@ -548,51 +548,3 @@ class KeyframeStore:
 
     def set_descriptor_source(self, source: str) -> None:
         self._run(lambda db: db.execute("INSERT OR REPLACE INTO meta VALUES ('descriptor_source', ?)", (source,)))
-
-    # -- cached matcher features ----------------------------------------------------------------------
-
-    def put_features(self, keyframe_id: str, fingerprint: str, arrays: dict[str, np.ndarray]) -> None:
-        """Cache a keyframe's matcher features under the matcher's fingerprint (replacing older ones)."""
-        if not fingerprint:
-            raise MapError(f"map {self.path}: features need a non-empty model fingerprint")
-        rows = []
-        for name, array in arrays.items():
-            a = np.ascontiguousarray(array)
-            if a.dtype.name not in _ALLOWED_FEATURE_DTYPES:
-                msg = f"feature {name!r} has dtype {a.dtype}; allowed: {', '.join(_ALLOWED_FEATURE_DTYPES)}"
-                raise MapError(msg)
-            rows.append(
-                (
-                    keyframe_id,
-                    fingerprint,
-                    name,
-                    a.dtype.newbyteorder("<").str,
-                    json.dumps(a.shape),
-                    a.astype(a.dtype.newbyteorder("<")).tobytes(),
-                )
-            )
-
-        def write(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM features WHERE keyframe_id = ? AND fingerprint = ?", (keyframe_id, fingerprint))
-            db.executemany("INSERT INTO features VALUES (?, ?, ?, ?, ?, ?)", rows)
-
-        self._run(write)
-
-    def get_features(self, keyframe_id: str, fingerprint: str) -> dict[str, np.ndarray] | None:
-        """The cached features of a keyframe for exactly this fingerprint, or None."""
-        rows = self._db.execute(
-            "SELECT name, dtype, shape, data FROM features WHERE keyframe_id = ? AND fingerprint = ?",
-            (keyframe_id, fingerprint),
-        ).fetchall()
-        if not rows:
-            return None
-        out = {}
-        for name, dtype, shape, data in rows:
-            out[name] = np.frombuffer(data, dtype=np.dtype(dtype)).reshape(json.loads(shape)).copy()
-        return out
-
-    def drop_features(self, fingerprint: str | None = None) -> int:
-        """Forget cached features (of one fingerprint, or all); returns the rows deleted."""
-        if fingerprint is None:
-            return self._run(lambda db: db.execute("DELETE FROM features").rowcount)
-        return self._run(lambda db: db.execute("DELETE FROM features WHERE fingerprint = ?", (fingerprint,)).rowcount)

@@ -107,24 +107,6 @@ def test_nearest_by_pose_with_distance_and_angle(tmp_path: Path) -> None:
         assert store.nearest(T_away, 3, max_angle_deg=90) == []
 
 
-def test_features_are_kept_per_fingerprint(tmp_path: Path) -> None:
-    with KeyframeStore(tmp_path / "map.db") as store:
-        store.add(_keyframe(0))
-        coarse = np.random.default_rng(0).normal(size=(256, 60, 80)).astype(np.float16)
-        store.put_features("kf0", "loftr-outdoor-abc", {"coarse": coarse, "scale": np.array([8], np.int32)})
-        got = store.get_features("kf0", "loftr-outdoor-abc")
-        np.testing.assert_array_equal(got["coarse"], coarse)
-        assert got["coarse"].dtype == np.float16 and got["scale"].tolist() == [8]
-        assert store.get_features("kf0", "loftr-indoor-xyz") is None  # another model's features never mix
-        with pytest.raises(MapError, match="dtype object"):
-            store.put_features("kf0", "x", {"bad": np.array([None])})
-        store.add(_keyframe(0), replace=True)  # a new image makes old features stale
-        assert store.get_features("kf0", "loftr-outdoor-abc") is None
-        store.put_features("kf0", "fp", {"a": np.zeros(3, np.float32)})
-        store.remove("kf0")
-        assert store.get_features("kf0", "fp") is None
-
-
 def test_listing_a_large_map_does_not_decode_images(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with KeyframeStore(tmp_path / "map.db") as store:
         kf = _keyframe(0)
@@ -188,7 +170,6 @@ _WRITER = textwrap.dedent(
         kf = Keyframe(f"kf{{i}}", i, "map", rng.integers(0, 256, (120, 160, 3), dtype=np.uint8), K, T,
                       rng.uniform(1, 2, (120, 160)).astype(np.float32), np.full(4, i, np.float32))
         store.add(kf)
-        store.put_features(kf.id, "fp", {{"f": np.full((64, 15, 20), i, np.float16)}})
         print(kf.id, flush=True)
         i += 1
     """
@@ -225,7 +206,6 @@ def test_a_killed_writer_leaves_every_committed_keyframe(tmp_path: Path) -> None
             np.testing.assert_array_equal(kf.image, rng.integers(0, 256, (120, 160, 3), dtype=np.uint8))
             np.testing.assert_array_equal(kf.depth, rng.uniform(1, 2, (120, 160)).astype(np.float32))
             assert kf.T_map_camera[0, 3] == i
-        assert store.get_features(committed[-1], "fp")["f"][0, 0, 0] == int(committed[-1][2:])
         store.add(_keyframe(999))  # and it is writable again
 
 
