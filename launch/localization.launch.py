@@ -24,9 +24,13 @@ ARGUMENTS = {
     "keyframes": ("keyframes", "loftr_ros/Keyframe topic feeding the map"),
     "odom": ("odom", "nav_msgs/Odometry prior"),
     "initialpose": ("initialpose", "geometry_msgs/PoseWithCovarianceStamped prior (RViz's 2D Pose Estimate)"),
+    "mapping_pose": ("mapping_pose", "geometry_msgs/PoseStamped trusted poses for live mapping (mapping.enabled)"),
     "map_path": ("", "SQLite keyframe map to open; overrides the parameter file when set"),
     "log_level": ("info", "node log level"),
 }
+
+
+REMAPPED = ("camera_info", "depth", "keyframes", "odom", "initialpose", "mapping_pose")  # besides the image
 
 
 def _node(context: LaunchContext) -> list[Node]:
@@ -53,7 +57,7 @@ def _node(context: LaunchContext) -> list[Node]:
             remappings=[
                 ("image", image),
                 ("image/compressed", f"{image}/compressed"),
-                *((topic, value(topic)) for topic in ("camera_info", "depth", "keyframes", "odom", "initialpose")),
+                *((topic, value(topic)) for topic in REMAPPED),
             ],
             arguments=["--ros-args", "--log-level", value("log_level")],
             output="screen",

@@ -83,12 +83,29 @@ class MatcherSettings:
 
 
 @dataclass(frozen=True)
+class MappingSettings:
+    """Live mapping: keyframes added from a trusted pose source (e.g. the robot's SLAM) as the robot moves."""
+
+    enabled: bool = option(False, read_only=True)  # add keyframes posed by the `mapping_pose` topic
+    min_distance_m: float = option(0.3, range=(0.0, 100.0))  # metres travelled between keyframes
+    min_rotation_deg: float = option(15.0, range=(0.0, 180.0))  # or degrees turned between keyframes
+    max_pose_gap_s: float = option(0.05, range=(0.0, 10.0))  # the pose nearest an image must be this close
+
+    def validate(self) -> None:
+        for f in fields(self):
+            bounds, value = f.metadata.get("range"), getattr(self, f.name)
+            if bounds is not None and not bounds[0] <= value <= bounds[1]:
+                raise ConfigError(f"mapping.{f.name} must be in [{bounds[0]}, {bounds[1]}], not {value}")
+
+
+@dataclass(frozen=True)
 class LocalizerNodeConfig:
     """Everything the node is configured with; ROS parameter names are the dotted field paths."""
 
     node: NodeConfig = field(default_factory=NodeConfig)  # the node's own options (no prefix)
     matcher: MatcherSettings = field(default_factory=MatcherSettings)  # parameters matcher.*
     localizer: LocalizerConfig = field(default_factory=LocalizerConfig)  # parameters localizer.*
+    mapping: MappingSettings = field(default_factory=MappingSettings)  # parameters mapping.*
 
     def validate(self) -> None:
         for f in fields(self):

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import PoseWithCovarianceStamped
+from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped
 from nav_msgs.msg import Odometry
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import Clock, ClockType
@@ -38,6 +38,7 @@ from loftr_ros.bags import topics
 from loftr_ros.config import LocalizerNodeConfig
 from loftr_ros.errors import ConversionError, LoftrRosError, MapError
 from loftr_ros.localization import CameraIntrinsics, LocalizationResult, LocalizationState
+from loftr_ros.localization.live_mapping import LiveMapper
 from loftr_ros.localization.localizer import Localizer
 from loftr_ros.localization.store import KeyframeStore
 from loftr_ros.localization.tracking import CameraMount, Fix, Tracker
@@ -90,6 +91,7 @@ class LocalizerNode(LifecycleNode):
         self.store: KeyframeStore | None = None
         self.localizer: Localizer | None = None
         self.tracker: Tracker | None = None
+        self.mapper: LiveMapper | None = None  # with mapping.enabled: keyframes from the trusted poses
 
         tolerance_ns = int(settings.camera_info_tolerance_s * 1e9)
         self._pairer: StampPairer[Image | CompressedImage, CameraInfo] = StampPairer(
@@ -134,7 +136,14 @@ class LocalizerNode(LifecycleNode):
         T_camera_base = make_transform(
             quaternion_to_matrix(settings.camera_to_base[3:]), np.asarray(settings.camera_to_base[:3])
         )
-        self.tracker = Tracker(CameraMount(T_camera_base, publish_base=bool(settings.base_frame)))
+        mount = CameraMount(T_camera_base, publish_base=bool(settings.base_frame))
+        self.tracker = Tracker(mount)
+        mapping = config.mapping
+        self.mapper = (
+            LiveMapper(mount, mapping.min_distance_m, mapping.min_rotation_deg, mapping.max_pose_gap_s)
+            if mapping.enabled
+            else None
+        )
         self.get_logger().info(f"map: {len(localizer)} keyframes ({settings.map_path or 'in memory'})")
 
         self._pose_pub = self.create_lifecycle_publisher(PoseWithCovarianceStamped, "~/pose", 10)
@@ -174,6 +183,8 @@ class LocalizerNode(LifecycleNode):
         ]
         if settings.use_depth:
             self._inputs.append(self.create_subscription(Image, topics.DEPTH, self._on_depth, **sensor))
+        if self.mapper is not None:
+            self._inputs.append(self.create_subscription(PoseStamped, "mapping_pose", self._on_mapping_pose, 50))
         self._stopping.clear()
         self._slot = LatestSlot()
         self._worker = threading.Thread(target=self._work, name="loftr_localizer_worker", daemon=True)
@@ -224,7 +235,7 @@ class LocalizerNode(LifecycleNode):
             self.destroy_lifecycle_publisher(publisher)
         self._map_services, self._outputs, self._tf = [], [], None
         with self._core_lock:
-            store, self.store, self.localizer, self.tracker = self.store, None, None, None
+            store, self.store, self.localizer, self.tracker, self.mapper = self.store, None, None, None, None
         if store is not None:
             store.close()
 
@@ -333,6 +344,19 @@ class LocalizerNode(LifecycleNode):
         if self.tracker is not None:
             self.tracker.add_odometry(conversions.stamp_to_ns(msg.header.stamp), T_odom_base)
 
+    def _on_mapping_pose(self, msg: PoseStamped) -> None:
+        try:
+            T_map_target = conversions.pose_to_matrix(msg.pose)
+        except ConversionError as error:
+            self._reject("mapping_pose", error)
+            return
+        if msg.header.frame_id and msg.header.frame_id != self.parameters.config.node.map_frame:
+            self._reject("mapping_pose", f"mapping pose is in frame '{msg.header.frame_id}', not the map frame")
+            return
+        mapper = self.mapper
+        if mapper is not None:
+            mapper.add_pose(conversions.stamp_to_ns(msg.header.stamp), T_map_target)
+
     # -- the worker -------------------------------------------------------------------------------------
 
     def _work(self) -> None:
@@ -365,11 +389,29 @@ class LocalizerNode(LifecycleNode):
         # the node's own stages first, so a status tells where all the time of a frame went
         result.timings = {"convert": frame.convert_s, "queue": started - frame.enqueued_at, **result.timings}
         self._publish(frame, result)
+        self._map(frame)
         latency = None
         if result.localized:
             latency = (self.get_clock().now().nanoseconds - frame.stamp_ns) * 1e-9
             self.stats.count("localized")
         self.stats.processed(time.perf_counter() - started, result.state.name, result.reason, latency)
+
+    def _map(self, frame: Frame) -> None:
+        """With mapping enabled: the frame becomes a keyframe when the trusted pose says it moved enough."""
+        mapper = self.mapper
+        if mapper is None:
+            return
+        map_frame = self.parameters.config.node.map_frame
+        keyframe = mapper.keyframe_for(frame.stamp_ns, frame.image, frame.intrinsics, frame.depth, map_frame)
+        if keyframe is None:
+            return
+        with self._core_lock:
+            if self.localizer is None:
+                return
+            self.localizer.add_keyframe(keyframe, replace=True)
+            count = len(self.localizer)
+        self.stats.count("keyframes_mapped")
+        self.get_logger().info(f"keyframe '{keyframe.id}' added from the trusted pose ({count} in the map)")
 
     def _publish(self, frame: Frame, result: LocalizationResult) -> None:
         config = self.parameters.config.node
@@ -481,6 +523,9 @@ class LocalizerNode(LifecycleNode):
         with self._core_lock:
             if self.localizer is not None:
                 self.localizer.reconfigure(config.localizer)
+            if self.mapper is not None:
+                self.mapper.reconfigure(config.mapping.min_distance_m, config.mapping.min_rotation_deg,
+                                        config.mapping.max_pose_gap_s)  # fmt: skip
         tolerance_ns = int(config.node.camera_info_tolerance_s * 1e9)
         with self._sync_lock:
             self._pairer.tolerance_ns = self._depth_pairer.tolerance_ns = tolerance_ns
