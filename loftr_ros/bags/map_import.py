@@ -17,6 +17,7 @@ from nav_msgs.msg import Odometry
 
 from loftr_ros import conversions
 from loftr_ros.bags.reader import BagReader
+from loftr_ros.bags.tf_poses import tf_trajectory
 from loftr_ros.errors import ConversionError, MapError
 from loftr_ros.localization.io import Trajectory, nearest_stamp
 from loftr_ros.localization.keyframe_selection import select_by_motion
@@ -40,9 +41,10 @@ def import_rosbag(
     bag: str | os.PathLike[str],
     image_topic: str,
     camera_info_topic: str,
-    pose_topic: str,
+    pose_topic: str | None,
     depth_topic: str | None = None,
     *,
+    tf_frames: tuple[str, str] | None = None,
     max_dt_ns: int = 20_000_000,
     max_pose_gap_ns: int = 200_000_000,
     T_pose_camera: np.ndarray | None = None,
@@ -56,18 +58,21 @@ def import_rosbag(
     Each image is paired with the latest CameraInfo, the pose interpolated at its header stamp (no
     extrapolation; images between poses more than ``max_pose_gap_ns`` apart are skipped) and the depth image
     with the nearest stamp within ``max_dt_ns``. The pose topic (PoseStamped, PoseWithCovarianceStamped or
-    Odometry) gives T_map_X in its ``header.frame_id`` (the keyframe's frame_id); ``T_pose_camera`` (default
-    identity) maps the camera optical frame into X. An image becomes a keyframe once the camera moved
-    ``min_distance_m`` or turned ``min_rotation_deg`` since the last one (0 and 0: every posed image). Two
-    passes over the bag: poses and stamps first, then only the chosen images are decoded.
+    Odometry) gives T_map_X in its ``header.frame_id`` (the keyframe's frame_id); or, instead of a topic,
+    ``tf_frames`` (map, X) names the frames whose chain in the bag's /tf and /tf_static gives T_map_X.
+    ``T_pose_camera`` (default identity) maps the camera optical frame into X. An image becomes a keyframe
+    once the camera moved ``min_distance_m`` or turned ``min_rotation_deg`` since the last one (0 and 0:
+    every posed image). Two passes over the bag: poses and stamps first, then only the chosen images.
     """
     extrinsic = np.eye(4) if T_pose_camera is None else np.asarray(T_pose_camera, dtype=np.float64)
     infos: list[tuple[int, CameraIntrinsics]] = []
     pose_stamps, poses, pose_frames = [], [], []
     image_stamps: list[int] = []
     depth_stamps: list[int] = []
+    if (pose_topic is None) == (tf_frames is None):
+        raise MapError("give either a pose topic or the tf frames (map frame, posed frame)")
     with BagReader(bag) as reader:
-        wanted = [camera_info_topic, pose_topic, image_topic] + ([depth_topic] if depth_topic else [])
+        wanted = [camera_info_topic, image_topic] + [t for t in (pose_topic, depth_topic) if t]
         reader.require(wanted)
         for message in reader.messages(wanted):
             msg = message.decode()
@@ -82,9 +87,13 @@ def import_rosbag(
                 image_stamps.append(stamp)
             else:
                 depth_stamps.append(stamp)
-        if not pose_stamps or not infos:
+        if tf_frames is not None:
+            trajectory = tf_trajectory(reader, *tf_frames, max_gap_ns=max_pose_gap_ns)
+            pose_frames = [tf_frames[0]]
+        elif pose_stamps:
+            trajectory = Trajectory(np.array(pose_stamps), np.stack(poses))
+        if not infos or (tf_frames is None and not pose_stamps):
             raise MapError(f"bag {bag} has no poses on {pose_topic} or no CameraInfo on {camera_info_topic}")
-        trajectory = Trajectory(np.array(pose_stamps), np.stack(poses))
         posed = [(s, T @ extrinsic) for s in sorted(image_stamps) if (T := trajectory.at(s, max_gap_ns=max_pose_gap_ns))
                  is not None]  # fmt: skip
         chosen = {posed[i][0]: posed[i][1] for i in select_by_motion([T for _, T in posed], min_distance_m,

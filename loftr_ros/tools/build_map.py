@@ -1,11 +1,12 @@
 """`loftr-ros build-map`: a keyframe map of one's own place, from a robot's rosbag or a TUM RGB-D download.
 
 From a bag: images, camera_info, optional registered depth, and the camera's poses from a pose topic
-(PoseStamped, PoseWithCovarianceStamped or Odometry, e.g. the robot's SLAM) with a fixed pose-to-camera
-transform. From a folder in the official TUM RGB-D layout (``rgb.txt``, ``rgb/``, ``depth.txt``, ``depth/``,
-``groundtruth.txt``). A frame becomes a keyframe once the camera has moved ``--min-distance`` or turned
-``--min-rotation`` since the last one. The map is written beside its destination and moved into place when
-complete; a plot of the keyframe poses goes next to it.
+(PoseStamped, PoseWithCovarianceStamped or Odometry, e.g. the robot's SLAM) or from the bag's /tf and
+/tf_static between two frames the user names, with a fixed pose-to-camera transform. From a folder in the
+official TUM RGB-D layout (``rgb.txt``, ``rgb/``, ``depth.txt``, ``depth/``, ``groundtruth.txt``). A frame
+becomes a keyframe once the camera has moved ``--min-distance`` or turned ``--min-rotation`` since the last
+one. The map is written beside its destination and moved into place when complete; a plot of the keyframe
+poses goes next to it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth-topic", default="", help="bag: registered depth topic ('' = none)")
     parser.add_argument("--pose-topic", default=topics.GROUND_TRUTH_TOPIC,
                         help="bag: poses in the map frame (PoseStamped, PoseWithCovarianceStamped or Odometry)")
+    parser.add_argument("--tf-frames", nargs=2, default=None, metavar=("MAP", "FRAME"),
+                        help="bag: take the poses from /tf and /tf_static instead of --pose-topic: FRAME in MAP")
     parser.add_argument("--pose-to-camera", type=float, nargs=7, default=None,
                         metavar=("X", "Y", "Z", "QX", "QY", "QZ", "QW"),
                         help="bag: T_pose_camera, the optical frame in the posed frame (default: identity)")
@@ -98,8 +101,10 @@ def _from_bag(store: KeyframeStore, args: argparse.Namespace) -> int:
     from loftr_ros.transforms import pose_from_tq
 
     extrinsic = None if args.pose_to_camera is None else pose_from_tq(args.pose_to_camera[:3], args.pose_to_camera[3:])
-    return import_rosbag(store, args.bag, args.image_topic, args.camera_info_topic, args.pose_topic,
-                         args.depth_topic or None, T_pose_camera=extrinsic, min_distance_m=args.min_distance,
+    pose_topic = None if args.tf_frames else args.pose_topic
+    return import_rosbag(store, args.bag, args.image_topic, args.camera_info_topic, pose_topic,
+                         args.depth_topic or None, tf_frames=tuple(args.tf_frames) if args.tf_frames else None,
+                         T_pose_camera=extrinsic, min_distance_m=args.min_distance,
                          min_rotation_deg=args.min_rotation, progress=_progress(None, "reading"))  # fmt: skip
 
 

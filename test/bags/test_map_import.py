@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from loftr_ros.bags.map_import import import_rosbag
-from loftr_ros.errors import BagError
+from loftr_ros.errors import BagError, MapError
 from loftr_ros.localization.store import KeyframeStore
 
 
@@ -92,3 +92,66 @@ def test_import_rosbag_pairs_images_with_poses_and_depth(tmp_path: Path) -> None
         assert kf.depth[0, 0] == pytest.approx(1.234)
         with pytest.raises(BagError, match="no topic"):
             import_rosbag(store, bag, "/nope", "/cam/info", "/pose")
+
+
+def test_import_rosbag_takes_poses_from_tf_and_tf_static(tmp_path: Path) -> None:
+    from rosbags.rosbag2 import Writer
+    from rosbags.typesys import Stores, get_typestore
+    from scipy.spatial.transform import Rotation
+
+    from loftr_ros.transforms import make_transform, pose_from_tq
+
+    ts = get_typestore(Stores.ROS2_KILTED)
+    Header, Time = ts.types["std_msgs/msg/Header"], ts.types["builtin_interfaces/msg/Time"]
+    Image, Info = ts.types["sensor_msgs/msg/Image"], ts.types["sensor_msgs/msg/CameraInfo"]
+    Roi = ts.types["sensor_msgs/msg/RegionOfInterest"]
+    TF, Stamped = ts.types["tf2_msgs/msg/TFMessage"], ts.types["geometry_msgs/msg/TransformStamped"]
+    Transform, Vector3 = ts.types["geometry_msgs/msg/Transform"], ts.types["geometry_msgs/msg/Vector3"]
+    Quat = ts.types["geometry_msgs/msg/Quaternion"]
+
+    def header(t: int, frame: str) -> object:
+        return Header(stamp=Time(sec=t // 10**9, nanosec=t % 10**9), frame_id=frame)
+
+    def stamped(t: int, parent: str, child: str, T: np.ndarray) -> object:
+        q = Rotation.from_matrix(T[:3, :3]).as_quat()
+        transform = Transform(translation=Vector3(x=T[0, 3], y=T[1, 3], z=T[2, 3]),
+                              rotation=Quat(x=q[0], y=q[1], z=q[2], w=q[3]))  # fmt: skip
+        return Stamped(header=header(t, parent), child_frame_id=child, transform=transform)
+
+    def T_map_base(t: int) -> np.ndarray:  # driving along x, turning slowly
+        seconds = (t - 10**9) / 1e9
+        return make_transform(Rotation.from_euler("z", 10 * seconds, degrees=True).as_matrix(),
+                              np.array([0.5 * seconds, 0.0, 0.0]))  # fmt: skip
+
+    T_base_camera = pose_from_tq([0.2, 0.0, 0.5], [-0.5, 0.5, -0.5, 0.5])  # a forward-looking optical frame
+    bag = tmp_path / "bag"
+    with Writer(bag, version=9) as writer:
+        c_tf = writer.add_connection("/tf", TF.__msgtype__, typestore=ts)
+        c_static = writer.add_connection("/tf_static", TF.__msgtype__, typestore=ts)
+        c_img = writer.add_connection("/cam/image", Image.__msgtype__, typestore=ts)
+        c_info = writer.add_connection("/cam/info", Info.__msgtype__, typestore=ts)
+        static = TF(transforms=[stamped(10**9, "base_link", "camera_optical", T_base_camera)])
+        writer.write(c_static, 10**9, ts.serialize_cdr(static, TF.__msgtype__))
+        for i in range(41):  # odometry-like /tf at 20 Hz for 2 s
+            t = 10**9 + i * 50_000_000
+            msg = TF(transforms=[stamped(t, "map", "base_link", T_map_base(t))])
+            writer.write(c_tf, t, ts.serialize_cdr(msg, TF.__msgtype__))
+        for i in range(4):  # images at 2 Hz
+            t = 1_125_000_000 + i * 500_000_000
+            image = Image(header=header(t, "camera_optical"), height=6, width=8, encoding="rgb8", is_bigendian=0,
+                          step=24, data=np.full(6 * 8 * 3, i, np.uint8))  # fmt: skip
+            writer.write(c_img, t, ts.serialize_cdr(image, Image.__msgtype__))
+            info = Info(header=header(t, "camera_optical"), height=6, width=8, distortion_model="plumb_bob",
+                        d=np.zeros(5), k=np.array([10.0, 0, 3.5, 0, 10.0, 2.5, 0, 0, 1]), r=np.eye(3).reshape(-1),
+                        p=np.zeros(12), binning_x=0, binning_y=0,
+                        roi=Roi(x_offset=0, y_offset=0, height=0, width=0, do_rectify=False))  # fmt: skip
+            writer.write(c_info, t, ts.serialize_cdr(info, Info.__msgtype__))
+    with KeyframeStore(tmp_path / "m.db") as store:
+        count = import_rosbag(store, bag, "/cam/image", "/cam/info", None, tf_frames=("map", "camera_optical"))
+        assert count == 4
+        for info in store.list():
+            expected = T_map_base(info.stamp_ns) @ T_base_camera
+            np.testing.assert_allclose(info.T_map_camera, expected, atol=1e-5)  # interpolated between /tf stamps
+            assert info.frame_id == "map"
+        with pytest.raises(MapError, match="no transform chain from 'map' to 'gripper'"):
+            import_rosbag(store, bag, "/cam/image", "/cam/info", None, tf_frames=("map", "gripper"))
