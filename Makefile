@@ -17,7 +17,7 @@ test-all: setup  # includes the long runs
 	$(PYTHON) -m pytest --run-slow
 
 demo: setup  # the localization demo: synthetic bag and map, the node over DDS with the shipped weights
-	$(PYTHON) -m loftr_ros.cli demo --output out/demo
+	$(PYTHON) -m loftr_ros.cli demo --output out/demo --overwrite
 
 lint: setup
 	$(VENV)/bin/ruff check loftr_ros test scripts

@@ -52,7 +52,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 # One example per command whose module does not give its own (``parser.epilog``).
 EXAMPLES = {
-    "demo": "loftr-ros demo --output out/demo   (--matcher sift for the baseline; --frames 4 for a quick run)",
+    "demo": "loftr-ros demo --output out/demo --overwrite   (--matcher sift: the baseline; --frames 4: a quick run)",
     "match": "loftr-ros match a.png b.png --viz out/matches.png --output out/matches.npz",
     "import-tum": "loftr-ros import-tum ../shared/data/tum_fr3_long_office_household --output out/tum.bag "
                   "--map out/tum_map.db",

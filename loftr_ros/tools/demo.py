@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 import subprocess
 import sys
 import threading
@@ -26,7 +25,7 @@ from loftr_ros import conversions
 from loftr_ros.bags import topics
 from loftr_ros.errors import LoftrRosError
 from loftr_ros.evaluation.report import FrameRecord
-from loftr_ros.tools import WEIGHTS_HELP, parse_size
+from loftr_ros.tools import WEIGHTS_HELP, output_folder, parse_size
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +45,7 @@ def default_params_file(folder: Path) -> Path:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", type=Path, default=Path("out/demo"), help="folder for bags, map, results")
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     parser.add_argument("--seed", type=int, default=3, help="synthetic scene")
     parser.add_argument("--frames", type=int, default=40, help="frames along the trajectory")
     parser.add_argument("--keyframe-every", type=int, default=2, help="every n-th frame is a keyframe")
@@ -162,6 +162,22 @@ def _records(bag: Path, recorder: Recorder) -> list[FrameRecord]:
 
 
 def run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    with output_folder(args.output, args.overwrite) as partial:
+        summary = _run(args, partial, started)
+    out = args.output
+    print(f"[demo] node poses recorded in {out / 'poses.bag'}; node log {out / 'node.log'}")
+    print(f"[demo] plots: {out / 'trajectory.png'}, {out / 'errors.png'}; per frame: {out / 'frames.csv'}")
+    accuracy = summary["accuracy"]
+    print(
+        f"Demo: localized {accuracy['localized']} / {accuracy['frames']} frames over DDS in "
+        f"{time.monotonic() - started:.0f} s; ATE {accuracy['ate_rmse_m']:.3f} m."
+    )
+    return 0 if accuracy["localized"] > 0 else 1
+
+
+def _run(args: argparse.Namespace, out: Path, started: float) -> dict:
+    """The demo written into ``out`` (a temporary folder moved into place by the caller); its summary."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
 
@@ -169,13 +185,7 @@ def run(args: argparse.Namespace) -> int:
     from loftr_ros.evaluation.plots import plot_errors, plot_trajectory
     from loftr_ros.evaluation.report import format_summary, summarize, write_csv, write_json
 
-    started = time.monotonic()
     width, height = args.size
-    out = args.output
-    for stale in ("camera.bag", "poses.bag", "map.db", "map.db-wal", "map.db-shm"):
-        target = out / stale
-        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
     bag, map_path = out / "camera.bag", out / "map.db"
     drift = args.odometry_drift if args.odometry_drift >= 0 else None
     contents = synthetic_bag(bag, args.seed, args.frames, keyframe_every=args.keyframe_every, width=width,
@@ -196,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
         deadline = time.monotonic() + args.timeout
         while recorder.keyframes_in_node <= 0:
             if node_process.poll() is not None or time.monotonic() > deadline:
-                raise LoftrRosError(f"the node did not start (see {log_path}):\n{log_path.read_text()[-2000:]}")
+                raise LoftrRosError(f"the node did not start; the end of its log:\n{log_path.read_text()[-2000:]}")
             time.sleep(0.2)
         print(f"[demo] node up with {recorder.keyframes_in_node} keyframes ({time.monotonic() - started:.1f} s)")
         # `loftr-ros replay`, as a user would run it (what `ros2 bag play --clock` does)
@@ -230,14 +240,7 @@ def run(args: argparse.Namespace) -> int:
                          "weights": args.weights or "shipped"}  # fmt: skip
     write_json(summary, out / "summary.json")
     write_csv(records, out / "frames.csv")
-    plots = [plot_trajectory(records, out / "trajectory.png", "loftr_localizer on the demo bag"),
-             plot_errors(records, out / "errors.png", "loftr_localizer on the demo bag")]  # fmt: skip
+    plot_trajectory(records, out / "trajectory.png", "loftr_localizer on the demo bag")
+    plot_errors(records, out / "errors.png", "loftr_localizer on the demo bag")
     print(format_summary(summary))
-    print(f"[demo] node poses recorded in {out / 'poses.bag'}; node log {log_path}")
-    print(f"[demo] plots: {', '.join(str(p) for p in plots)}; per frame: {out / 'frames.csv'}")
-    accuracy = summary["accuracy"]
-    print(
-        f"Demo: localized {accuracy['localized']} / {accuracy['frames']} frames over DDS in "
-        f"{time.monotonic() - started:.0f} s; ATE {accuracy['ate_rmse_m']:.3f} m."
-    )
-    return 0 if accuracy["localized"] > 0 else 1
+    return summary

@@ -11,8 +11,9 @@ import argparse
 from pathlib import Path
 
 from loftr_ros.config import MATCHERS, MatcherSettings
+from loftr_ros.errors import LoftrRosError
 from loftr_ros.evaluation.synthetic_sequences import PRIORS, SequenceRun
-from loftr_ros.tools import WEIGHTS_HELP, parse_size
+from loftr_ros.tools import WEIGHTS_HELP, output_folder, parse_size
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--weights", default="default", help=WEIGHTS_HELP)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--output", type=Path, default=Path("out/synthetic_eval"), help="folder for CSV and JSON")
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
         width=width, height=height, prior=args.prior,
     )  # fmt: skip
     sequences.validate()
+    if args.output.exists() and any(args.output.iterdir()) and not args.overwrite:  # before minutes of work
+        raise LoftrRosError(f"{args.output} exists and is not empty: pass --overwrite to replace it")
     seed_everything(0)
     matcher = create_matcher(MatcherSettings(type=args.matcher, weights=args.weights, device=args.device))
     progress = tqdm(total=sequences.num_queries, desc="localizing", unit="frame")
@@ -55,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     progress.close()
     summary = summarize(all_records)
     summary["config"] = {**vars(sequences), "seeds": list(sequences.seeds), "matcher": args.matcher}
-    args.output.mkdir(parents=True, exist_ok=True)
-    write_csv(all_records, args.output / "frames.csv")
-    write_json(summary, args.output / "summary.json")
+    with output_folder(args.output, args.overwrite) as partial:
+        write_csv(all_records, partial / "frames.csv")
+        write_json(summary, partial / "summary.json")
     print(f"all {len(sequences.seeds)} sequences ({args.matcher}, prior {args.prior}):\n{format_summary(summary)}")
     return 0
