@@ -25,8 +25,10 @@ TYPESTORE_DISTRO = Stores.ROS2_KILTED  # the distribution our rclpy wheels come 
 
 
 def msg_dirs() -> list[Path]:
-    """Folders that may hold our ``.msg`` files: the source checkout, then the install prefixes."""
-    dirs = [Path(__file__).resolve().parents[2] / "msg"]
+    """Folders that may hold our ``.msg`` files: a source checkout's (when running from one), then the
+    install prefixes (``share/loftr_ros/msg``), as a sourced workspace or the venv lays them out."""
+    checkout = Path(__file__).resolve().parents[2]
+    dirs = [checkout / "msg"] if (checkout / "package.xml").is_file() else []
     prefixes = [p for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p]
     prefixes.append(sys.prefix)
     dirs += [Path(prefix) / "share" / PACKAGE / "msg" for prefix in prefixes]

@@ -169,9 +169,12 @@ def run(args: argparse.Namespace) -> int:
     print(f"[demo] node poses recorded in {out / 'poses.bag'}; node log {out / 'node.log'}")
     print(f"[demo] plots: {out / 'trajectory.png'}, {out / 'errors.png'}; per frame: {out / 'frames.csv'}")
     accuracy = summary["accuracy"]
+    ate = accuracy["ate_rmse_m"]
+    localized_any = ate is not None and ate == ate  # NaN when no frame was localized
+    ate_text = f"ATE {ate:.3f} m over the localized frames" if localized_any else "no ATE: none localized"
     print(
         f"Demo: localized {accuracy['localized']} / {accuracy['frames']} frames over DDS in "
-        f"{time.monotonic() - started:.0f} s; ATE {accuracy['ate_rmse_m']:.3f} m."
+        f"{time.monotonic() - started:.0f} s; {ate_text}."
     )
     return 0 if accuracy["localized"] > 0 else 1
 
