@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import PoseStamped, PoseWithCovarianceStamped
+from geometry_msgs.msg import Pose, PoseStamped, PoseWithCovarianceStamped
 from nav_msgs.msg import Odometry
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import Clock, ClockType
@@ -322,16 +322,21 @@ class LocalizerNode(LifecycleNode):
         self.stats.count("keyframes_received")
         self.get_logger().info(f"keyframe '{keyframe.id}' added ({count} in the map)")
 
-    def _on_initial_pose(self, msg: PoseWithCovarianceStamped) -> None:
+    def _pose_in_map(self, pose: Pose, header: Header, category: str) -> np.ndarray | None:
+        """T_map_target of a pose message given in the map frame; None (rejected, with the reason) otherwise."""
         try:
-            T_map_target = conversions.pose_to_matrix(msg.pose.pose)
+            T_map_target = conversions.pose_to_matrix(pose)
         except ConversionError as error:
-            self._reject("initialpose", error)
-            return
-        if msg.header.frame_id and msg.header.frame_id != self.parameters.config.node.map_frame:
-            self._reject("initialpose", f"initial pose is in frame '{msg.header.frame_id}', not the map frame")
-            return
-        if self.tracker is not None:
+            self._reject(category, error)
+            return None
+        if header.frame_id and header.frame_id != self.parameters.config.node.map_frame:
+            self._reject(category, f"{category} is in frame '{header.frame_id}', not the map frame")
+            return None
+        return T_map_target
+
+    def _on_initial_pose(self, msg: PoseWithCovarianceStamped) -> None:
+        T_map_target = self._pose_in_map(msg.pose.pose, msg.header, "initialpose")
+        if T_map_target is not None and self.tracker is not None:
             self.tracker.set_initial_pose(T_map_target, time.monotonic())
             self.get_logger().info("initial pose received; used as the prior")
 
@@ -345,16 +350,9 @@ class LocalizerNode(LifecycleNode):
             self.tracker.add_odometry(conversions.stamp_to_ns(msg.header.stamp), T_odom_base)
 
     def _on_mapping_pose(self, msg: PoseStamped) -> None:
-        try:
-            T_map_target = conversions.pose_to_matrix(msg.pose)
-        except ConversionError as error:
-            self._reject("mapping_pose", error)
-            return
-        if msg.header.frame_id and msg.header.frame_id != self.parameters.config.node.map_frame:
-            self._reject("mapping_pose", f"mapping pose is in frame '{msg.header.frame_id}', not the map frame")
-            return
+        T_map_target = self._pose_in_map(msg.pose, msg.header, "mapping_pose")
         mapper = self.mapper
-        if mapper is not None:
+        if T_map_target is not None and mapper is not None:
             mapper.add_pose(conversions.stamp_to_ns(msg.header.stamp), T_map_target)
 
     # -- the worker -------------------------------------------------------------------------------------

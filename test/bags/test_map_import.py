@@ -6,25 +6,36 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rosbags.rosbag2 import Writer
+from rosbags.typesys import Stores, get_typestore
 
 from loftr_ros.bags.map_import import import_rosbag
 from loftr_ros.errors import BagError, MapError
 from loftr_ros.localization.store import KeyframeStore
 
+TS = get_typestore(Stores.ROS2_KILTED)  # rosbags' own types: the bags below are written without rclpy
+
+
+def _header(t: int, frame: str) -> object:
+    return TS.types["std_msgs/msg/Header"](
+        stamp=TS.types["builtin_interfaces/msg/Time"](sec=t // 10**9, nanosec=t % 10**9), frame_id=frame
+    )
+
+
+def _camera_info(t: int) -> object:
+    Info, Roi = TS.types["sensor_msgs/msg/CameraInfo"], TS.types["sensor_msgs/msg/RegionOfInterest"]
+    return Info(header=_header(t, "cam"), height=6, width=8, distortion_model="plumb_bob", d=np.zeros(5),
+                k=np.array([10.0, 0, 3.5, 0, 10.0, 2.5, 0, 0, 1]), r=np.eye(3).reshape(-1), p=np.zeros(12),
+                binning_x=0, binning_y=0,
+                roi=Roi(x_offset=0, y_offset=0, height=0, width=0, do_rectify=False))  # fmt: skip
+
+
 
 def test_import_rosbag_pairs_images_with_poses_and_depth(tmp_path: Path) -> None:
-    from rosbags.rosbag2 import Writer
-    from rosbags.typesys import Stores, get_typestore
-
-    ts = get_typestore(Stores.ROS2_KILTED)
-    Header, Time = ts.types["std_msgs/msg/Header"], ts.types["builtin_interfaces/msg/Time"]
+    ts, header = TS, _header
     Image, Info = ts.types["sensor_msgs/msg/Image"], ts.types["sensor_msgs/msg/CameraInfo"]
     PoseStamped, Pose = ts.types["geometry_msgs/msg/PoseStamped"], ts.types["geometry_msgs/msg/Pose"]
     Point, Quat = ts.types["geometry_msgs/msg/Point"], ts.types["geometry_msgs/msg/Quaternion"]
-    Roi = ts.types["sensor_msgs/msg/RegionOfInterest"]
-
-    def header(t: int, frame: str) -> object:
-        return Header(stamp=Time(sec=t // 10**9, nanosec=t % 10**9), frame_id=frame)
 
     rng = np.random.default_rng(0)
     images = {}
@@ -67,20 +78,7 @@ def test_import_rosbag_pairs_images_with_poses_and_depth(tmp_path: Path) -> None
                 data=mm.view(np.uint8).reshape(-1),
             )
             writer.write(c_depth, t + 3_000_000, ts.serialize_cdr(dmsg, dmsg.__msgtype__))
-            info = Info(
-                header=header(t, "cam"),
-                height=6,
-                width=8,
-                distortion_model="plumb_bob",
-                d=np.zeros(5),
-                k=np.array([10.0, 0, 3.5, 0, 10.0, 2.5, 0, 0, 1]),
-                r=np.eye(3).reshape(-1),
-                p=np.zeros(12),
-                binning_x=0,
-                binning_y=0,
-                roi=Roi(x_offset=0, y_offset=0, height=0, width=0, do_rectify=False),
-            )
-            writer.write(c_info, t, ts.serialize_cdr(info, info.__msgtype__))
+            writer.write(c_info, t, ts.serialize_cdr(_camera_info(t), Info.__msgtype__))
     with KeyframeStore(tmp_path / "m.db") as store:
         count = import_rosbag(store, bag, "/cam/image", "/cam/info", "/pose", "/cam/depth")
         assert count == 4
@@ -95,22 +93,15 @@ def test_import_rosbag_pairs_images_with_poses_and_depth(tmp_path: Path) -> None
 
 
 def test_import_rosbag_takes_poses_from_tf_and_tf_static(tmp_path: Path) -> None:
-    from rosbags.rosbag2 import Writer
-    from rosbags.typesys import Stores, get_typestore
     from scipy.spatial.transform import Rotation
 
     from loftr_ros.transforms import make_transform, pose_from_tq
 
-    ts = get_typestore(Stores.ROS2_KILTED)
-    Header, Time = ts.types["std_msgs/msg/Header"], ts.types["builtin_interfaces/msg/Time"]
+    ts, header = TS, _header
     Image, Info = ts.types["sensor_msgs/msg/Image"], ts.types["sensor_msgs/msg/CameraInfo"]
-    Roi = ts.types["sensor_msgs/msg/RegionOfInterest"]
     TF, Stamped = ts.types["tf2_msgs/msg/TFMessage"], ts.types["geometry_msgs/msg/TransformStamped"]
     Transform, Vector3 = ts.types["geometry_msgs/msg/Transform"], ts.types["geometry_msgs/msg/Vector3"]
     Quat = ts.types["geometry_msgs/msg/Quaternion"]
-
-    def header(t: int, frame: str) -> object:
-        return Header(stamp=Time(sec=t // 10**9, nanosec=t % 10**9), frame_id=frame)
 
     def stamped(t: int, parent: str, child: str, T: np.ndarray) -> object:
         q = Rotation.from_matrix(T[:3, :3]).as_quat()
@@ -141,11 +132,7 @@ def test_import_rosbag_takes_poses_from_tf_and_tf_static(tmp_path: Path) -> None
             image = Image(header=header(t, "camera_optical"), height=6, width=8, encoding="rgb8", is_bigendian=0,
                           step=24, data=np.full(6 * 8 * 3, i, np.uint8))  # fmt: skip
             writer.write(c_img, t, ts.serialize_cdr(image, Image.__msgtype__))
-            info = Info(header=header(t, "camera_optical"), height=6, width=8, distortion_model="plumb_bob",
-                        d=np.zeros(5), k=np.array([10.0, 0, 3.5, 0, 10.0, 2.5, 0, 0, 1]), r=np.eye(3).reshape(-1),
-                        p=np.zeros(12), binning_x=0, binning_y=0,
-                        roi=Roi(x_offset=0, y_offset=0, height=0, width=0, do_rectify=False))  # fmt: skip
-            writer.write(c_info, t, ts.serialize_cdr(info, Info.__msgtype__))
+            writer.write(c_info, t, ts.serialize_cdr(_camera_info(t), Info.__msgtype__))
     with KeyframeStore(tmp_path / "m.db") as store:
         count = import_rosbag(store, bag, "/cam/image", "/cam/info", None, tf_frames=("map", "camera_optical"))
         assert count == 4
