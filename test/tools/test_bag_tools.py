@@ -19,8 +19,8 @@ TUM = SHARED_TUM
     [
         ("replay", "--rate RATE           playback speed factor (default: 1.0)"),
         ("evaluate", "(default: loftr)"),
-        ("make-bag", "(default: (320, 240))"),
-        ("import-tum", "(default: [535.4, 539.2, 320.1, 247.6])"),
+        ("make-bag", "(default: 320x240)"),  # as typed
+        ("import-tum", "(default: 535.4 539.2 320.1 247.6)"),
     ],
 )
 def test_help_shows_defaults(command: str, expected: str, capsys: pytest.CaptureFixture[str]) -> None:
