@@ -9,6 +9,7 @@ downloaded there when an address is known. Checkpoints are always read with ``we
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import json
 import logging
 import os
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 OFFICIAL_PAGE = "https://github.com/zju3dv/LoFTR"  # README: 'Download the pretrained weights' (Google Drive)
 _KORNIA_BASE = "http://cmp.felk.cvut.cz/~mishkdmy/models/"
-PACKAGE_WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+PACKAGE_WEIGHTS_DIR = Path(str(importlib.resources.files("loftr_ros") / "weights"))  # package data, as installed
 DEFAULT_WEIGHTS_NAME = "loftr_ros_default"
 
 
