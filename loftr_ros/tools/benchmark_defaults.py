@@ -14,7 +14,7 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from loftr_ros.tools import WEIGHTS_HELP, parse_size
+from loftr_ros.tools import WEIGHTS_HELP, output_folder, parse_size
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
                                           cascade=cascade, montage_frames=0)  # fmt: skip
                 folder = (args.output.parent if args.output is not None else Path("out")) / "benchmark_defaults"
                 out = folder / f"tum_{side}_{k}_{int(cascade)}"
-                summary = evaluate(options, out)
+                with output_folder(out, overwrite=True) as partial:  # this command's own scratch: replaced
+                    summary = evaluate(options, partial)
                 frames = summary["accuracy"]["frames"]
                 p50 = {stage: v["p50"] for stage, v in summary["latency_s"].items()}
                 fps = 1.0 / sum(p50.values()) if p50 else float("nan")
