@@ -16,10 +16,10 @@ import torch.nn.functional as F  # noqa: N812 - the usual alias
 
 from loftr_ros.errors import ConfigError
 from loftr_ros.localization.types import CameraIntrinsics
+from loftr_ros.synthetic.geometry import warp_points_depth
 from loftr_ros.synthetic.nuisance import NuisanceConfig, apply_nuisances
 from loftr_ros.synthetic.scene import RenderedView, Scene, SceneConfig, make_scene
 from loftr_ros.synthetic.textures import load_photos
-from loftr_ros.training.geometry import warp_points_depth
 
 logger = logging.getLogger("loftr_ros.synthetic")
 

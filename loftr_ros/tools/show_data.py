@@ -22,7 +22,7 @@ from loftr_ros.tools.collect_textures import default_texture_dir
 
 def ground_truth_matches(item: dict, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``count`` exact correspondences of a training item (depth and pose, or its homography)."""
-    from loftr_ros.training.geometry import warp_points_depth, warp_points_homography
+    from loftr_ros.synthetic.geometry import warp_points_depth, warp_points_homography
 
     h, w = item["image0"].shape[1:]
     ys, xs = torch.meshgrid(torch.arange(4, h, 8), torch.arange(4, w, 8), indexing="ij")

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 
 from loftr_ros.errors import ConfigError
-from loftr_ros.training.geometry import warp_points_depth, warp_points_homography
+from loftr_ros.synthetic.geometry import warp_points_depth, warp_points_homography
 
 logger = logging.getLogger("loftr_ros.training")
 

@@ -28,7 +28,7 @@ from loftr_ros.synthetic import (
     sample_homography_pair,
     sample_pair,
 )
-from loftr_ros.training.geometry import warp_points_depth
+from loftr_ros.synthetic.geometry import warp_points_depth
 
 W, H = 160, 120
 CLEAN_SCENE = SceneConfig(tile_size=128, nuisance=NO_NUISANCE)

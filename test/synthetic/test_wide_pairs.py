@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from loftr_ros.errors import ConfigError
+from loftr_ros.synthetic.geometry import warp_points_depth
 from loftr_ros.synthetic.pairs import default_intrinsics, look_at
 from loftr_ros.synthetic.scene import INDOOR_SCENE, make_scene
 from loftr_ros.synthetic.wide_pairs import WidePairConfig, sample_wide_pair
 from loftr_ros.training.binned_evaluation import roll_deg, rotation_deg, scale_change
-from loftr_ros.training.geometry import warp_points_depth
 
 SMALL = WidePairConfig(width=160, height=120)
 
