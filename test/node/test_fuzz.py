@@ -1,8 +1,9 @@
 """A DDS fuzz of the node (issue 13): malformed messages of every type and defect class, compressed images
-included. The node never stops; every malformed image gets a REJECTED status with its reason, every other
-malformed message a counted rejection; good frames are localized afterwards; memory stays flat.
+(the main run) and raw ones (a node of its own: a node subscribes to one transport). The node never stops;
+every malformed image gets a REJECTED status with its reason, every other malformed message a counted
+rejection; good frames are localized afterwards; memory stays flat.
 
-500 messages in CI; 10,000 with ``--run-slow``.
+500 compressed-image and other messages plus 120 raw images in CI; 10,000 with ``--run-slow``.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from loftr_ros.msg import Keyframe as KeyframeMsg
 from loftr_ros.msg import LocalizationStatus
 from nav_msgs.msg import Odometry
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CameraInfo, CompressedImage
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from support.node_process import running_node
 
@@ -259,4 +260,81 @@ def test_fuzzed_node_keeps_running_and_accounts_for_every_message(node: subproce
         assert node.poll() is None
     finally:
         probe.destroy_node()
+        rclpy.shutdown()
+
+
+def raw_defects(frame: np.ndarray) -> list[tuple[str, Callable[[Header], Image]]]:
+    """Malformed raw sensor_msgs/Image messages: (name, factory given the header)."""
+
+    def good(header: Header) -> Image:
+        return conversions.rgb_to_image(frame, header)
+
+    def with_(**changes: object) -> Callable[[Header], Image]:
+        def make(header: Header) -> Image:
+            msg = good(header)
+            for name, value in changes.items():
+                setattr(msg, name, value)
+            return msg
+
+        return make
+
+    def truncated(header: Header) -> Image:
+        msg = good(header)
+        msg.data = bytes(msg.data)[:1000]
+        return msg
+
+    return [
+        ("unknown encoding", with_(encoding="yuv9")),
+        ("truncated data", truncated),
+        ("declared 100000x100000", with_(width=100_000, height=100_000)),
+        ("step shorter than a row", with_(step=frame.shape[1] * 3 - 1)),
+        ("empty", with_(width=0, height=0, step=0, data=b"")),
+        ("16-bit colour", with_(encoding="rgb16")),
+    ]
+
+
+@pytest.fixture(scope="module")
+def raw_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[subprocess.Popen]:
+    overrides = (
+        "/**:\n  ros__parameters:\n    diagnostics_period_s: 0.2\n    pending_image_timeout_s: 5.0\n"
+        "    matcher:\n      type: sift\n    qos_overrides:\n"
+        "      /raw/image:\n        subscription:\n          reliability: reliable\n          depth: 100\n"
+        "      /raw/camera_info:\n        subscription:\n          reliability: reliable\n          depth: 100\n"
+    )
+    with running_node(tmp_path_factory.mktemp("fuzz_raw"), overrides, 190 + os.getpid() % 30, "-r", "__ns:=/raw") as p:
+        yield p
+
+
+def test_fuzzed_raw_images_get_a_rejection_each_and_good_frames_still_localize(raw_node: subprocess.Popen) -> None:
+    from support.node_probe import Probe, localize, publish_map, send_frame, status_for
+
+    sequence = make_sequence(7, n_frames=36, keyframe_every=2, config=PairConfig(width=320, height=240,
+                                                                                nuisances=False))  # fmt: skip
+    rclpy.init()
+    probe = Probe("/raw")
+    try:
+        publish_map(probe, sequence)
+        view = sequence.queries[1]
+        defects = raw_defects(view.image)
+        stamps = []
+        for n in range(120):
+            name, make = defects[n % len(defects)]
+            stamp = 1_000_000_000 + n * 100_000_000
+            header = Header(stamp=conversions.ns_to_stamp(stamp), frame_id="camera")
+            send_frame(probe, view, stamp, image=make(header))
+            stamps.append((stamp, name))
+            if n % 10 == 9:
+                probe.spin_until(lambda: all(status_for(probe, s) for s, _ in stamps), 60, "the statuses")
+            assert raw_node.poll() is None, f"the node exited after '{name}'"
+        for stamp, name in stamps:
+            status = status_for(probe, stamp)
+            assert status.state == LocalizationStatus.STATE_REJECTED and status.reason, (name, status.reason)
+        probe.spin_until(lambda: int(probe.latest_diagnostics().get("rejected.image", 0)) >= len(stamps), 20,
+                         "every rejection counted")  # fmt: skip
+        assert int(probe.latest_diagnostics()["rejected.image"]) == len(stamps)
+        good = [localize(probe, v, 90_000_000_000 + i * 100_000_000) for i, v in enumerate(sequence.queries[:4])]
+        localized = [s for s in good if s.state == LocalizationStatus.STATE_LOCALIZED]
+        assert len(localized) >= 3, [(s.state, s.reason) for s in good]
+    finally:
+        probe.node.destroy_node()
         rclpy.shutdown()
