@@ -3,8 +3,8 @@
     ros2 launch loftr_ros replay.launch.py bag:=demo.mcap map_path:=demo_map.db rate:=1.0
 
 `player:=loftr-ros` replays with loftr_ros's own player (`ros2 run loftr_ros loftr_ros_cli replay`, for
-machines without rosbag2); the default is `ros2 bag play --clock`. The launch ends when the player has
-played the bag. A missing `bag` or `config_file` fails the launch, naming it.
+machines without rosbag2); the default is `ros2 bag play --clock`. The launch ends `linger` seconds after
+the player has played the bag. A missing `bag` or `config_file` fails the launch, naming it.
 """
 
 from pathlib import Path
@@ -17,6 +17,7 @@ from launch.actions import (
     IncludeLaunchDescription,
     OpaqueFunction,
     RegisterEventHandler,
+    TimerAction,
 )
 from launch.event_handlers import OnProcessExit
 from launch.events import Shutdown
@@ -32,6 +33,7 @@ ARGUMENTS = {
     "player": ("ros2", "'ros2' (ros2 bag play --clock) or 'loftr-ros' (loftr_ros_cli replay)"),
     "delay": ("0.0", "seconds to wait before playing"),
     "topics": ("", "space-separated topics to play; empty = all"),
+    "linger": ("3.0", "seconds the localizer keeps running after the bag ends, to finish its last frames"),
     "wait_for_subscribers": ("30.0", "loftr-ros player: wait up to this long for the localizer to subscribe"),
     "config_file": ("", "localizer parameter file; empty = the package's default"),
     "map_path": ("", "SQLite keyframe map the localizer opens"),
@@ -64,7 +66,8 @@ def _player(context: LaunchContext) -> list[Action]:
         command = [FindExecutable(name="ros2"), "bag", "play", bag, "--clock", "--rate", rate, "--delay", delay,
                    *selected]  # fmt: skip
     process = ExecuteProcess(cmd=command, name="player", output="screen")
-    finished = OnProcessExit(target_action=process, on_exit=[EmitEvent(event=Shutdown(reason="the bag was played"))])
+    shutdown = TimerAction(period=float(value("linger")), actions=[EmitEvent(event=Shutdown(reason="bag played"))])
+    finished = OnProcessExit(target_action=process, on_exit=[shutdown])
     return [process, RegisterEventHandler(finished)]
 
 

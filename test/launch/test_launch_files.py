@@ -215,7 +215,7 @@ if HAS_LAUNCH_PYTEST:  # pragma: no cover - with the launch stack only
         folder, _ = small_bag
         arguments = {"bag": str(folder / "bag"), "map_path": str(folder / "map.db"), "player": "loftr-ros",
                      "config_file": str(params_file), "rate": "1.0", "wait_for_subscribers": "120",
-                     "topics": f"{topics.IMAGE_TOPIC} {topics.CAMERA_INFO_TOPIC} {topics.KEYFRAMES_TOPIC}"}  # fmt: skip
+                     "topics": f"{topics.IMAGE_TOPIC} {topics.CAMERA_INFO_TOPIC}"}  # the map file holds the keyframes
         return LaunchDescription([included("replay.launch.py", arguments), launch_pytest.actions.ReadyToTest()])
 
     @pytest.mark.launch(fixture=replay_launch)
