@@ -106,3 +106,28 @@ def test_stopped_at_random_moments_the_node_loses_no_reported_keyframe(tmp_path:
         probe.destroy_node()
         rclpy.shutdown()
     assert len(reported) >= 40  # keyframes really were streaming when the signals came
+
+
+STOP_WHILE_IMPORTING = """
+import os, signal, sys
+from loftr_ros.node import main
+
+class SignalOnImport:  # the signal arrives while the node's module (torch, rclpy) is being imported
+    def find_spec(self, name, path, target=None):
+        if name == "loftr_ros.node.localizer_node":
+            os.kill(os.getpid(), signal.Signals[sys.argv[1]])
+        return None
+
+sys.meta_path.insert(0, SignalOnImport())
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_stopped_while_importing_the_node_exits_cleanly(tmp_path: Path, sig: str) -> None:
+    map_path = tmp_path / "map.db"
+    command = [sys.executable, "-c", STOP_WHILE_IMPORTING, sig, "--ros-args", "-p", f"map_path:={map_path}"]
+    done = subprocess.run(command, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 0 and "Traceback" not in done.stderr, f"exit {done.returncode}\n{done.stderr}"
+    assert not map_path.exists()  # stopped before anything was opened
