@@ -11,7 +11,13 @@ from pathlib import Path
 from loftr_ros.baselines import OpenCVMatcher
 from loftr_ros.config import MatcherSettings
 from loftr_ros.tools import DEFAULT_TUM_FOLDER, parse_size, tum_folder
-from loftr_ros.training.binned_evaluation import bin_rows, held_out_wide_pairs, markdown_table, score_pairs
+from loftr_ros.training.binned_evaluation import (
+    bin_rows,
+    held_out_wide_pairs,
+    markdown_table,
+    paired_auc_difference,
+    score_pairs,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     tum = tum_folder(args.tum)  # before minutes of synthetic pairs
     loftrs = {name: Matcher(weights=weights or "default", max_side=args.max_side) for name, weights in args.weights}
     methods = {**{name: m.match_pair for name, m in loftrs.items()}, "SIFT": OpenCVMatcher("sift").match_pair}
-    rows = []
+    rows, differences = [], []
     if args.synthetic:
         pairs = list(held_out_wide_pairs(args.synthetic, *args.synthetic_size))
         for pair in pairs:
@@ -55,15 +61,22 @@ def run(args: argparse.Namespace) -> int:
         for row in everything:
             row.label = "all"
         rows += everything + bin_rows(pairs, scores)
+        first, *others = loftrs  # every further weights against the first, and each against SIFT
+        differences += [paired_auc_difference((name, scores[name]), (first, scores[first])) for name in others]
+        differences += [paired_auc_difference((name, scores[name]), ("SIFT", scores["SIFT"])) for name in loftrs]
     if tum is not None:
         pairs = list(tum_pairs(tum, TUM_GAPS))
         scores = {name: score_pairs(pairs, match) for name, match in methods.items()}
         rows += bin_rows(pairs, scores, {"TUM gap (s)": (*map(float, TUM_GAPS), 1e9)}, discrete=True)
     table = markdown_table(rows)
+    if differences:
+        table += "\n\nOn all held-out synthetic pairs, paired bootstrap over the pairs:\n\n"
+        table += "\n".join(f"- {difference}" for difference in differences)
     print(table)
     if args.output is not None:
         args.output.mkdir(parents=True, exist_ok=True)
         (args.output / "bins.md").write_text(table + "\n")
         (args.output / "bins.json").write_text(json.dumps([row.__dict__ for row in rows], indent=1))
-        print(f"wrote {args.output / 'bins.md'} and bins.json")
+        (args.output / "differences.json").write_text(json.dumps([d.__dict__ for d in differences], indent=1))
+        print(f"wrote {args.output / 'bins.md'}, bins.json and differences.json")
     return 0

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from loftr_ros import cli
-from loftr_ros.training.binned_evaluation import EvalPair, PairScore, bin_rows, markdown_table
+from loftr_ros.training.binned_evaluation import (
+    EvalPair,
+    PairScore,
+    bin_rows,
+    markdown_table,
+    paired_auc_difference,
+)
 
 
 def pair(rotation: float, overlap: float) -> EvalPair:
@@ -34,6 +40,24 @@ def test_pairs_fall_into_their_bins_and_scores_stay_per_method() -> None:
     assert "| rotation (deg) 0-15 | good | 1 | 90.0 |" in table
 
 
+def test_paired_difference_separates_a_real_gap_from_a_few_pairs_crossing_the_threshold() -> None:
+    def scores(errors: np.ndarray) -> list[PairScore]:
+        return [PairScore(e, 0, 0) for e in errors]
+
+    base = np.random.default_rng(1).uniform(0, 30, 100)
+    clearly_better = paired_auc_difference(("a", scores(base / 3)), ("b", scores(base)))
+    assert clearly_better.low > 0 and "better" in str(clearly_better)
+    a_fails, b_fails = base.copy(), base.copy()
+    a_fails[:2] = np.inf  # a loses two pairs, b three others: a draw of pairs can turn that round
+    b_fails[2:5] = np.inf
+    close = paired_auc_difference(("a", scores(a_fails)), ("b", scores(b_fails)))
+    assert close.difference > 0 and close.low <= 0 <= close.high and "no clear difference" in str(close)
+    same = paired_auc_difference(("a", scores(base)), ("b", scores(base)))
+    assert same.difference == same.low == same.high == 0.0
+    with pytest.raises(ValueError, match="same non-empty pairs"):
+        paired_auc_difference(("a", [PairScore(1.0, 0, 0)]), ("b", []))
+
+
 def test_evaluate_bins_command_writes_its_table(tmp_path: Path) -> None:
     argv = ["evaluate-bins", "--synthetic", "3", "--synthetic-size", "160x120", "--tum", "",
             "--weights", "shipped=", "--output", str(tmp_path)]  # fmt: skip
@@ -43,3 +67,6 @@ def test_evaluate_bins_command_writes_its_table(tmp_path: Path) -> None:
     everything = [r for r in rows if r["label"] == "all"]
     assert [r["pairs"] for r in everything] == [3, 3]
     assert "| synthetic all | shipped | 3 |" in (tmp_path / "bins.md").read_text()
+    differences = json.loads((tmp_path / "differences.json").read_text())
+    assert [(d["a"], d["b"]) for d in differences] == [("shipped", "SIFT")]
+    assert "shipped - SIFT: AUC@10" in (tmp_path / "bins.md").read_text()
