@@ -10,7 +10,6 @@ On SIGINT/SIGTERM the executor stops first, then the worker finishes or drops it
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 import time
@@ -29,6 +28,7 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import qos_profile_sensor_data
 from rclpy.qos_overriding_options import QoSOverridingOptions
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 from std_srvs.srv import Trigger
@@ -48,6 +48,7 @@ from loftr_ros.msg import LocalizationStatus, Matches
 from loftr_ros.node.frame_sync import LatestSlot, StampPairer
 from loftr_ros.node.parameters import NodeParameters
 from loftr_ros.node.stats import NodeStats
+from loftr_ros.node.stop import StopRequest
 from loftr_ros.srv import SaveMap
 from loftr_ros.transforms import make_transform, quaternion_to_matrix
 from loftr_ros.visualization import draw_matches
@@ -131,6 +132,10 @@ class LocalizerNode(LifecycleNode):
                 store.close()
             self.get_logger().error(f"configure failed: {error}")
             return FAILURE
+        except KeyboardInterrupt:  # stopped while starting (StopRequest): leave no map open
+            if store is not None:
+                store.close()
+            raise
         with self._core_lock:
             self.store, self.localizer = store, localizer
         T_camera_base = make_transform(
@@ -548,16 +553,19 @@ def summary(config: LocalizerNodeConfig) -> str:
     )
 
 
-def main(args: list[str] | None = None) -> int:
+def main(args: list[str] | None = None, stop: StopRequest | None = None) -> int:
     """Run the node until SIGINT/SIGTERM; 1 when it cannot start (the reason is logged)."""
+    stop = stop or StopRequest()
     try:
-        return _run(args)
-    except KeyboardInterrupt:  # SIGINT at any moment: rclpy shuts the context down, then Python raises this
+        return _run(args, stop)
+    except KeyboardInterrupt:  # a signal while starting: nothing was acknowledged yet
         return 0
 
 
-def _run(args: list[str] | None) -> int:
-    rclpy.init(args=args)
+def _run(args: list[str] | None, stop: StopRequest) -> int:
+    if stop.requested.is_set():  # a signal whose KeyboardInterrupt an import swallowed (weakref callbacks do)
+        return 0
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)  # StopRequest handles them
     node = None
     executor = MultiThreadedExecutor(num_threads=2)
     try:
@@ -567,19 +575,16 @@ def _run(args: list[str] | None) -> int:
                 return 1
             node.trigger_activate()
         executor.add_node(node)
-        while node.lifecycle_state != "finalized":  # the shutdown transition ends the process too
-            executor.spin_once(timeout_sec=0.5)
-    except (KeyboardInterrupt, ExternalShutdownException):
+        stop.running = True
+        while node.lifecycle_state != "finalized" and not stop.requested.is_set():  # shutdown transition too
+            executor.spin_once(timeout_sec=0.25)
+    except ExternalShutdownException:
         pass
     except LoftrRosError as error:
         print(f"[loftr_localizer] error: {error}", file=sys.stderr)  # before a logger exists
         return 1
-    except Exception:
-        if rclpy.ok():
-            raise
-        # SIGINT/SIGTERM while starting: the context is gone under the constructor; nothing to keep
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the map's closing short
+        stop.ignore_further()
         executor.shutdown()  # no new callbacks; the running ones (a keyframe being written) finish
         if node is not None:
             node.close()

@@ -45,7 +45,7 @@ def start_node(folder: Path, map_path: Path, domain_id: int) -> tuple[subprocess
     overrides.write_text(f"/**:\n  ros__parameters:\n    matcher:\n      type: sift\n    map_path: {map_path}\n"
                          "    create_map: true\n")
     log = folder / "node.log"
-    env = dict(os.environ, ROS_DOMAIN_ID=str(domain_id), PYTHONPATH=str(ROOT))
+    env = dict(os.environ, ROS_DOMAIN_ID=str(domain_id), PYTHONPATH=str(ROOT), PYTHONFAULTHANDLER="1")
     command = [sys.executable, "-m", "loftr_ros.node", "--ros-args", "--params-file",
                str(ROOT / "config" / "loftr_localizer.yaml"), "--params-file", str(overrides)]  # fmt: skip
     with log.open("w") as out:
@@ -108,26 +108,45 @@ def test_stopped_at_random_moments_the_node_loses_no_reported_keyframe(tmp_path:
     assert len(reported) >= 40  # keyframes really were streaming when the signals came
 
 
-STOP_WHILE_IMPORTING = """
+STOP_WHILE_STARTING = """
 import os, signal, sys
 from loftr_ros.node import main
 
-class SignalOnImport:  # the signal arrives while the node's module (torch, rclpy) is being imported
+moment, signum = sys.argv[1], signal.Signals[sys.argv[2]]
+
+class SignalOnImport:  # while the node's module (torch, rclpy) is being imported
     def find_spec(self, name, path, target=None):
         if name == "loftr_ros.node.localizer_node":
-            os.kill(os.getpid(), signal.Signals[sys.argv[1]])
+            os.kill(os.getpid(), signum)
         return None
 
-sys.meta_path.insert(0, SignalOnImport())
-sys.exit(main(sys.argv[2:]))
+if moment == "importing":
+    sys.meta_path.insert(0, SignalOnImport())
+else:  # while the configure transition opens the map
+    import loftr_ros.node.localizer_node as node_module
+
+    class SignalWhileOpening(node_module.KeyframeStore):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            os.kill(os.getpid(), signum)
+
+    node_module.KeyframeStore = SignalWhileOpening
+sys.exit(main(sys.argv[3:]))
 """
 
 
+@pytest.mark.parametrize("moment", ["importing", "configuring"])
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
-def test_stopped_while_importing_the_node_exits_cleanly(tmp_path: Path, sig: str) -> None:
+def test_stopped_while_starting_the_node_exits_cleanly(tmp_path: Path, sig: str, moment: str) -> None:
     map_path = tmp_path / "map.db"
-    command = [sys.executable, "-c", STOP_WHILE_IMPORTING, sig, "--ros-args", "-p", f"map_path:={map_path}"]
+    command = [sys.executable, "-c", STOP_WHILE_STARTING, moment, sig, "--ros-args", "-p", f"map_path:={map_path}",
+               "-p", "create_map:=true", "-p", "matcher.type:=sift"]  # fmt: skip
     done = subprocess.run(command, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True,
                           timeout=60)  # fmt: skip
-    assert done.returncode == 0 and "Traceback" not in done.stderr, f"exit {done.returncode}\n{done.stderr}"
-    assert not map_path.exists()  # stopped before anything was opened
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, f"exit {done.returncode}\n{output}"
+    assert "Traceback" not in output and "[ERROR]" not in output, output
+    assert map_path.exists() == (moment == "configuring")
+    if moment == "configuring":
+        with KeyframeStore(map_path, readonly=True) as store:
+            assert store.ids() == []  # a map that opens: the node closed it on its way out
