@@ -85,13 +85,13 @@ def test_replay_publishes_every_message_in_order_at_recorded_timing(
     received, clocks, output = _replay_and_receive(tmp_path / "chatter", rate, ros_domain)
 
     assert [data for _, data in received] == [f"message {i}" for i in range(len(stamps))]
-    recorded = np.diff(np.array(stamps, np.float64)) / 1e9 / rate
-    observed = np.diff([t for t, _ in received])
-    error = np.abs(observed - recorded)
-    assert np.median(error) < 0.015, f"median spacing error {np.median(error):.4f} s"
-    assert error.max() < 0.06, f"spacing errors {np.round(error, 4)}"
-    total = received[-1][0] - received[0][0]
-    assert abs(total - (stamps[-1] - stamps[0]) / 1e9 / rate) < 0.05
+    # each message at its recorded time from the start, scaled by the rate: measured at the subscriber, so
+    # judged on the median and the 90th percentile (a loaded CI machine delays a message now and then);
+    # the first message may wait for the subscription to match
+    recorded = (np.array(stamps, np.float64) - stamps[0]) / 1e9 / rate
+    offsets = np.array([t for t, _ in received]) - recorded
+    late = np.abs(offsets[1:] - np.median(offsets[1:]))
+    assert np.median(late) < 0.015 and np.percentile(late, 90) < 0.05, f"timing errors {np.round(late, 4)}"
     # one clock: the bag's time, never beyond the last message, ending at it, and never going back
     assert clocks, "no /clock received"
     assert clocks == sorted(clocks)
