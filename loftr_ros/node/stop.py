@@ -16,6 +16,12 @@ from types import FrameType
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+class StopSignal(KeyboardInterrupt):
+    """Raised while starting. Not KeyboardInterrupt itself: CPython remembers an exact KeyboardInterrupt that
+    passed through C-run code (an extension's import) and, under ``python -m``, ends the process by SIGINT
+    at exit even after the exception was caught."""
+
+
 class StopRequest:
     """Installs itself for SIGINT and SIGTERM; ``requested`` is set by either."""
 
@@ -28,7 +34,7 @@ class StopRequest:
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
         self.requested.set()  # kept even where the exception below is swallowed (a weakref callback)
         if not self.running:
-            raise KeyboardInterrupt  # abandon the start where it is
+            raise StopSignal  # abandon the start where it is
 
     @staticmethod
     def ignore_further() -> None:

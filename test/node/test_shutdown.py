@@ -52,6 +52,19 @@ def start_node(folder: Path, map_path: Path, domain_id: int) -> tuple[subprocess
         return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT), log
 
 
+def process_state(pid: int) -> str:
+    """What the node was doing when the signal went out, for a failure's message: its signal masks and how
+    far its start had come."""
+    try:
+        status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError as error:
+        return f"no /proc state: {error}"
+    masks = " ".join(f"{key}={status.get(key, '?').strip()}" for key in ("SigBlk", "SigIgn", "SigCgt", "Threads"))
+    loaded = [lib for lib in ("librcl.so", "cv2", "torch", "sqlite") if lib in maps]
+    return f"{masks}; loaded: {loaded}"
+
+
 def test_stopped_at_random_moments_the_node_loses_no_reported_keyframe(tmp_path: Path, sequence) -> None:
     domain_id = 200 + os.getpid() % 30
     os.environ["ROS_DOMAIN_ID"] = str(domain_id)
@@ -70,6 +83,7 @@ def test_stopped_at_random_moments_the_node_loses_no_reported_keyframe(tmp_path:
             folder = tmp_path / f"run{run:02d}"
             folder.mkdir()
             process, log = start_node(folder, map_path, domain_id)
+            state = ""
             try:
                 deadline = time.monotonic() + 60
                 while run % 4 != 3 and "map: " not in log.read_text():  # configured (every 4th: while starting)
@@ -88,6 +102,7 @@ def test_stopped_at_random_moments_the_node_loses_no_reported_keyframe(tmp_path:
                     images.publish(conversions.rgb_to_image(query.image, header))
                     sent += 1
                     rclpy.spin_once(probe, timeout_sec=0.03)
+                state = process_state(process.pid)
                 process.send_signal(sig)
                 code = process.wait(30)
             finally:
@@ -97,7 +112,7 @@ def test_stopped_at_random_moments_the_node_loses_no_reported_keyframe(tmp_path:
             text = log.read_text()
             reported |= set(ADDED.findall(text))
             if sig != signal.SIGKILL:
-                assert code == 0, f"run {run} ({sig.name}): exit {code}\n{text[-3000:]}"
+                assert code == 0, f"run {run} ({sig.name}): exit {code} (at the signal: {state})\n{text[-3000:]}"
                 assert "[ERROR]" not in text and "Traceback" not in text, f"run {run} ({sig.name}):\n{text[-3000:]}"
             with KeyframeStore(map_path, readonly=True) as store:
                 missing = reported - set(store.ids())
